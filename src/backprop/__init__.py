@@ -1,0 +1,13 @@
+"""backprop: feed-forward networks trained by explicit, layer-by-layer backpropagation.
+
+>>> import backprop as bp
+>>> net = bp.Network.from_sizes([4, 5, 3], activation="tanh", output_activation="sigmoid",
+...                             loss="sse", bias=True, seed=0, dtype="float64")
+"""
+
+__version__ = "0.1.0"
+
+from .core import *  # noqa: F401,F403  (the public API of the engine)
+from .core import __all__ as _core_all
+
+__all__ = list(_core_all)
