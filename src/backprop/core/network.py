@@ -20,6 +20,7 @@ import numpy as np
 from .activations import get_activation
 from .layers import Layer
 from .losses import FUSED_OUTPUTS, FusedOutput, Loss, get_loss
+from .training import History, fit
 from .validation import check_dtype, check_matrix, check_positive_int, check_rng
 
 __all__ = ["Network"]
@@ -184,6 +185,15 @@ class Network:
         self.forward_unchecked(X)
         self.backward_unchecked(Y)
         return [layer.gradients() for layer in self.layers]
+
+    def fit(self, X, Y, **options) -> History:
+        """Train by mini-batch gradient descent and return the per-epoch history.
+
+        ``history = net.fit(X, Y, epochs=..., batch_size=..., optimizer="sgd", lr=...,
+        seed=..., validation_data=None, validation_split=0.0, ...)``; see
+        :func:`backprop.core.training.fit` for every option.
+        """
+        return fit(self, X, Y, **options)
 
     def parameters(self) -> list[dict[str, np.ndarray | None]]:
         """The parameters, one ``{"W": W, "b": b}`` per layer (the arrays themselves)."""
