@@ -10,4 +10,7 @@ __version__ = "0.1.0"
 from .core import *  # noqa: F401,F403  (the public API of the engine)
 from .core import __all__ as _core_all
 
-__all__ = list(_core_all)
+from .model import Model  # noqa: E402
+from .modelfile import load, save  # noqa: E402
+
+__all__ = [*_core_all, "Model", "load", "save"]

@@ -1,0 +1,254 @@
+"""A trained network with what prediction needs: preprocessing, class labels, target scaling.
+
+The network itself (:class:`backprop.Network`) maps numbers to numbers. A
+:class:`Model` wraps it for data as users have it: raw features, class labels
+that may be strings, regression targets in their own units. It fits the
+preprocessing on training data only and stores it, so ``predict`` applies the
+same transformation; it is what ``backprop train`` saves and ``bp.load`` returns.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .core import Network
+from .core.metrics import confusion_matrix, precision_recall, predicted_classes
+from .core.training import TASKS, History, evaluate
+from .core.validation import check_rng
+from .data.preprocessing import get_preprocessor
+
+__all__ = ["Model"]
+
+
+class Model:
+    """A network plus preprocessing, class labels and (for regressors) target scaling.
+
+    Parameters
+    ----------
+    network : Network
+    task : {"classification", "regression"}
+    classes : sequence, optional
+        The class labels in output order (classifiers). A network with one
+        output and two classes is a binary classifier (sigmoid output).
+    preprocessor : object, optional
+        A fitted scaler from :mod:`backprop.data.preprocessing`, applied to
+        features before the network.
+    target_scaling : dict, optional
+        ``{"mean": [...], "scale": [...]}``: regressors learn ``(y - mean) / scale``.
+    metadata : dict, optional
+        Plain data kept with the model (training settings, final metrics).
+    """
+
+    def __init__(self, network: Network, *, task: str, classes: Sequence | None = None,
+                 preprocessor=None, target_scaling: dict | None = None, metadata: dict | None = None):
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        n_out = network.sizes[-1]
+        if task == "classification":
+            if classes is None:
+                classes = list(range(max(n_out, 2)))
+            classes = [_plain(c) for c in classes]
+            if len(set(classes)) != len(classes):
+                raise ValueError(f"class labels must be distinct; got {classes}")
+            if not (n_out == len(classes) or (n_out == 1 and len(classes) == 2)):
+                raise ValueError(f"a network with {n_out} outputs cannot classify {len(classes)} classes")
+        else:
+            classes = None
+        self.network = network
+        self.task = task
+        self.classes = classes
+        self.preprocessor = preprocessor
+        self.target_scaling = target_scaling
+        self.metadata = dict(metadata or {})
+
+    # -- construction ----------------------------------------------------------
+
+    @classmethod
+    def build(cls, n_features: int, hidden: Sequence[int], *, task: str, classes=None,
+              n_targets: int = 1, activation="relu", output_activation=None, loss=None,
+              bias: bool = True, seed=None, dtype="float64", init=None,
+              preprocessing: str = "standardize") -> "Model":
+        """A new model whose output layer and loss suit the task.
+
+        Classifiers get one output per class with softmax and cross-entropy;
+        regressors get ``n_targets`` identity outputs and mean squared error,
+        unless ``output_activation`` and ``loss`` say otherwise. With a
+        single-output activation choice of ``"sigmoid"`` and two classes, one
+        output node is used.
+        """
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        if task == "classification":
+            classes = [_plain(c) for c in classes] if classes is not None else None
+            if not classes or len(classes) < 2:
+                raise ValueError(f"a classifier needs at least two classes; got {classes}")
+            binary_sigmoid = len(classes) == 2 and output_activation == "sigmoid" and \
+                loss in (None, "binary_cross_entropy")
+            n_out = 1 if binary_sigmoid else len(classes)
+            output_activation = output_activation or "softmax"
+            loss = loss or ("binary_cross_entropy" if binary_sigmoid else
+                            "cross_entropy" if output_activation == "softmax" else "sse")
+        else:
+            n_out = n_targets
+            output_activation = output_activation or "identity"
+            loss = loss or "mse"
+        sizes = [n_features, *hidden, n_out]
+        network = Network.from_sizes(sizes, activation=activation, output_activation=output_activation,
+                                     loss=loss, bias=bias, seed=seed, dtype=dtype, init=init)
+        return cls(network, task=task, classes=classes, preprocessor=get_preprocessor(preprocessing))
+
+    # -- targets -----------------------------------------------------------------
+
+    def encode(self, y) -> np.ndarray:
+        """Targets as the network learns them: one-hot rows (or 0/1) for classes, scaled values otherwise."""
+        y = np.asarray(y)
+        if self.task == "classification":
+            index = {c: i for i, c in enumerate(self.classes)}
+            labels = y.reshape(-1)
+            try:
+                idx = np.array([index[_plain(v)] for v in labels], dtype=np.int64)
+            except KeyError:
+                unknown = sorted({str(_plain(v)) for v in labels if _plain(v) not in index})
+                raise ValueError(f"labels {unknown[:5]} are not among the model's classes {self.classes}") from None
+            if self.network.sizes[-1] == 1:
+                return idx.reshape(-1, 1).astype(self.network.dtype)
+            return np.eye(len(self.classes), dtype=self.network.dtype)[idx]
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if self.target_scaling is not None:
+            Y = (Y - np.asarray(self.target_scaling["mean"])) / np.asarray(self.target_scaling["scale"])
+        return Y
+
+    def decode(self, outputs: np.ndarray) -> np.ndarray:
+        """Labels (classifiers) or values in the targets' units (regressors)."""
+        if self.task == "classification":
+            return np.asarray(self.classes, dtype=object if _mixed(self.classes) else None)[predicted_classes(outputs)]
+        values = outputs.astype(np.float64)
+        if self.target_scaling is not None:
+            values = values * np.asarray(self.target_scaling["scale"]) + np.asarray(self.target_scaling["mean"])
+        return values[:, 0] if values.shape[1] == 1 else values
+
+    def transform(self, X) -> np.ndarray:
+        """Checked features after preprocessing, ready for the network."""
+        X = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
+        if X.ndim == 2 and X.shape[1] != self.network.sizes[0]:
+            raise ValueError(f"X has {X.shape[1]} features but the model expects {self.network.sizes[0]}")
+        X = self.network.check_X(X)
+        if self.preprocessor is not None:
+            X = self.preprocessor.transform(X).astype(self.network.dtype, copy=False)
+        return X
+
+    # -- training and prediction --------------------------------------------------
+
+    def fit(self, X, y, *, validation_data=None, validation_split: float = 0.0, seed=None,
+            **options) -> History:
+        """Fit the preprocessing on the training samples, then train the network.
+
+        Takes the options of :meth:`backprop.Network.fit`. A validation split is
+        drawn here, before the preprocessing is fitted, so that the scaler never
+        sees validation samples.
+        """
+        rng = check_rng(seed)
+        X = self.network.check_X(X)
+        y = np.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must be equal")
+        if validation_data is None and validation_split:
+            if not 0 < validation_split < 1:
+                raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
+            n_val = int(round(X.shape[0] * validation_split))
+            if n_val < 1 or n_val >= X.shape[0]:
+                raise ValueError(f"validation_split={validation_split} of {X.shape[0]} samples leaves "
+                                 f"{n_val} for validation; both parts need at least one sample")
+            order = rng.permutation(X.shape[0])
+            validation_data = (X[order[:n_val]], y[order[:n_val]])
+            X, y = X[order[n_val:]], y[order[n_val:]]
+        if self.task == "regression" and self.target_scaling is None and self.preprocessor is not None \
+                and self.preprocessor.kind != "none":
+            Y = y.reshape(-1, 1) if y.ndim == 1 else y
+            scale = Y.std(axis=0)
+            self.target_scaling = {"mean": Y.mean(axis=0).tolist(),
+                                   "scale": np.where(scale > 0, scale, 1.0).tolist()}
+        if self.preprocessor is not None and self.preprocessor.shift_ is None:
+            self.preprocessor.fit(X)
+        Y = self.encode(y)
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            validation_data = (self.transform(X_val), self.encode(y_val))
+        history = self.network.fit(self.transform(X), Y, validation_data=validation_data, seed=rng,
+                                   task=self.task, **options)
+        return history
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The output activations for each sample (classifiers)."""
+        if self.task != "classification":
+            raise TypeError("predict_proba is for classifiers; this model is a regressor, use predict")
+        return self.network.forward_unchecked(self.transform(X)).copy()
+
+    def predict(self, X) -> np.ndarray:
+        """Class labels (classifiers) or predicted values (regressors)."""
+        return self.decode(self.network.forward_unchecked(self.transform(X)))
+
+    def evaluate(self, X, y) -> dict:
+        """Loss and metrics on labelled data, as plain data.
+
+        Classifiers: ``loss``, ``accuracy``, ``precision`` and ``recall`` per
+        class, ``confusion_matrix`` (rows true, columns predicted) and
+        ``classes``. Regressors: ``loss``, ``r2``, ``mae`` (in scaled units for
+        ``loss``, in the targets' units for ``mae``).
+        """
+        Xt, Y = self.transform(X), self.encode(y)
+        Y = self.network.check_Y(Y, Xt.shape[0])
+        result = evaluate(self.network, Xt, Y, self.task)
+        result["n_samples"] = int(Xt.shape[0])
+        if self.task == "classification":
+            outputs = self.network.forward_unchecked(Xt)
+            matrix = confusion_matrix(predicted_classes(Y), predicted_classes(outputs), len(self.classes))
+            precision, recall = precision_recall(matrix)
+            result.update(classes=list(self.classes), precision=precision.tolist(), recall=recall.tolist(),
+                          confusion_matrix=matrix.tolist())
+        else:
+            predictions = self.predict(X)
+            truth = np.asarray(y, dtype=np.float64)
+            result["mae"] = float(np.mean(np.abs(predictions - truth)))
+        return result
+
+    # -- files ----------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write the model as a safetensors file (see :mod:`backprop.modelfile`)."""
+        from .modelfile import save
+
+        save(self, path)
+
+    def config(self) -> dict:
+        """Everything but the weights, as plain data."""
+        return {
+            "network": self.network.config(),
+            "task": self.task,
+            "classes": self.classes,
+            "preprocessing": None if self.preprocessor is None else self.preprocessor.to_dict(),
+            "target_scaling": self.target_scaling,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, network: Network) -> "Model":
+        pre = config.get("preprocessing")
+        return cls(network, task=config["task"], classes=config.get("classes"),
+                   preprocessor=None if pre is None else get_preprocessor(pre),
+                   target_scaling=config.get("target_scaling"), metadata=config.get("metadata"))
+
+    def __repr__(self) -> str:
+        what = f"classes={self.classes}" if self.task == "classification" else "regression"
+        return f"Model({self.network!r}, {what})"
+
+
+def _plain(value):
+    """A label as a plain Python value (NumPy scalars become int, float or str)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _mixed(values) -> bool:
+    return len({type(v) for v in values}) > 1
