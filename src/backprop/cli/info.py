@@ -1,0 +1,51 @@
+"""``backprop info``: what a model file holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+from ..modelfile import load
+from .common import print_json, stdout
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("info", help="show a model's layers, shapes, parameter count and metadata",
+                       description="Show the layers, shapes, parameter count and metadata of a model file.")
+    p.add_argument("model", type=Path, metavar="MODEL")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    model = load(args.model)
+    net = model.network
+    layers = [{"layer": i + 1, "W": list(layer.W.shape), "b": None if layer.b is None else list(layer.b.shape),
+               "activation": layer.activation.name,
+               "parameters": layer.W.size + (0 if layer.b is None else layer.b.size)}
+              for i, layer in enumerate(net.layers)]
+    info = {"file": str(args.model), "task": model.task, "sizes": net.sizes, "dtype": net.dtype.name,
+            "loss": net.loss_fn.name, "n_parameters": net.n_parameters, "layers": layers,
+            "classes": model.classes,
+            "preprocessing": None if model.preprocessor is None else model.preprocessor.kind,
+            "metadata": model.metadata}
+    if args.json:
+        print_json(info)
+        return 0
+    table = Table(title=f"{args.model}: {model.task}, {net.n_parameters:,} parameters, {net.dtype.name}, "
+                        f"loss {net.loss_fn.name}", title_justify="left")
+    for column in ("layer", "W", "b", "activation", "parameters"):
+        table.add_column(column, justify="right" if column != "activation" else "left")
+    for row in layers:
+        table.add_row(str(row["layer"]), " x ".join(map(str, row["W"])),
+                      "-" if row["b"] is None else str(row["b"][0]), row["activation"], f"{row['parameters']:,}")
+    stdout.print(table)
+    if model.classes is not None:
+        stdout.print(f"classes: {', '.join(map(str, model.classes))}")
+    stdout.print(f"preprocessing: {info['preprocessing']}")
+    if model.metadata:
+        stdout.print("metadata:")
+        stdout.print_json(json.dumps(model.metadata, default=str))
+    return 0

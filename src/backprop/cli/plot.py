@@ -1,0 +1,76 @@
+"""``backprop plot HISTORY --out DIR``: redraw the plots of a training run from its history file.
+
+The history is the ``history.json`` that ``backprop train --plots DIR`` saves
+(its format is described in :mod:`backprop.plots`). This command draws the
+loss and metric curves and, when the history holds one, the confusion matrix;
+the decision boundary needs the model and the data, so only ``train`` draws it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from . import CLIError
+from .common import print_json, stdout
+
+HISTORY_FILE = "history.json"  # the name backprop.plots.HISTORY_FILE gives it; matplotlib loads lazily
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "plot",
+        help="redraw the plots of a training run from its history.json",
+        description="Draw the loss and metric curves (and the confusion matrix, when recorded) "
+                    "of a training run from the history file that 'backprop train --plots DIR' saves.",
+    )
+    parser.add_argument("history", metavar="HISTORY",
+                        help=f"the history JSON file, or a directory holding {HISTORY_FILE}")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="directory to write the PNG files to (created if needed; "
+                             "default: the history file's directory)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"plots": [paths]} as JSON instead of a list')
+    parser.set_defaults(run=run)
+    return parser
+
+
+def load_history(path) -> dict:
+    """Read a history JSON file; raise :class:`CLIError` with one clear line if it cannot be."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / HISTORY_FILE
+    if not path.exists():
+        raise CLIError(f"history file not found: {path}")
+    if not path.is_file():
+        raise CLIError(f"history path is not a file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CLIError(f"{path} is not a UTF-8 text file; expected a history JSON file") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CLIError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+def run(args) -> int:
+    from ..plots import check_history, write_plots  # matplotlib only when this command runs
+
+    source = Path(args.history)
+    raw = load_history(source)
+    try:
+        history = check_history(raw)
+    except ValueError as exc:
+        raise CLIError(f"{source} is not a training history: {exc}") from None
+    out_dir = Path(args.out) if args.out is not None else (source if source.is_dir() else source.parent)
+    paths = write_plots(history, out_dir)
+    if args.json:
+        print_json({"plots": [str(p) for p in paths]})
+    else:
+        stdout.print(f"Wrote {len(paths)} plot{'s' * (len(paths) != 1)} to {out_dir}:",
+                     markup=False, soft_wrap=True)
+        for p in paths:
+            stdout.print(f"  {p}", markup=False, soft_wrap=True)
+    return 0

@@ -1,0 +1,257 @@
+"""``backprop train``: from data to a trained, saved, evaluated model."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from .. import __version__
+from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
+from ..data import DATASETS, PREPROCESSORS, load_csv, load_dataset, load_npz, split_dataset
+from ..model import Model
+from . import CLIError
+from .common import int_list, print_json, stderr, stdout
+from .progress import TrainingProgress
+
+# The defaults of every training option; a recipe replaces some, flags replace any.
+DEFAULTS = {
+    "dataset": "digits",
+    "hidden": [64],
+    "activation": "relu",
+    "output_activation": None,
+    "loss": None,
+    "bias": True,
+    "init": None,
+    "optimizer": "adam",
+    "lr": None,
+    "momentum": None,
+    "weight_decay": 0.0,
+    "clip_norm": None,
+    "schedule": None,
+    "batch_size": 32,
+    "epochs": 30,
+    "seed": 0,
+    "dtype": "float64",
+    "validation_split": 0.2,
+    "early_stopping": False,
+    "patience": 10,
+    "preprocess": "standardize",
+    "n_samples": None,
+}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train a network and save it",
+        description="Train a feed-forward network by backpropagation, show progress, save the model. "
+                    "With no options: digits, one hidden layer of 64 relu units, softmax output, "
+                    "cross-entropy, Adam, 30 epochs, 20%% held out for validation.",
+    )
+    src = p.add_argument_group("data (one of)")
+    src.add_argument("--dataset", choices=sorted(DATASETS), help="a built-in data set (default: digits)")
+    src.add_argument("--csv", type=Path, metavar="FILE", help="your CSV file with a header row")
+    src.add_argument("--npz", type=Path, metavar="FILE", help="your NPZ file with arrays X and y")
+    p.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (name or 0-based index)")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="where MNIST files are (else $BACKPROP_DATA, "
+                   "else the user cache folder)")
+    p.add_argument("--n-samples", type=int, metavar="N", help="use a random subset of N training samples")
+    p.add_argument("--recipe", metavar="NAME", help="a recipe from recipes/ (or a path to a .toml file) "
+                   "setting every option; flags given here override it")
+
+    net = p.add_argument_group("network")
+    net.add_argument("--hidden", type=int_list, metavar="SIZES", help="hidden layer sizes, e.g. 300,100 (default 64)")
+    net.add_argument("--activation", choices=sorted(ACTIVATIONS), help="hidden activation (default relu)")
+    net.add_argument("--output-activation", choices=sorted(ACTIVATIONS),
+                     help="output activation (default softmax for classes, identity for values)")
+    net.add_argument("--loss", choices=sorted(LOSSES),
+                     help="loss (default cross_entropy for classes, mse for values; sse is the article's)")
+    net.add_argument("--no-bias", dest="bias", action="store_false", default=None, help="the article's model without biases")
+    net.add_argument("--init", help="weight initializer (default: He for relu-like, Glorot otherwise)")
+    net.add_argument("--dtype", choices=["float32", "float64"], help="default float64")
+
+    opt = p.add_argument_group("training")
+    opt.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
+    opt.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    opt.add_argument("--momentum", type=float, help="for momentum and nesterov (default 0.9)")
+    opt.add_argument("--weight-decay", type=float, help="L2 penalty on weights (default 0)")
+    opt.add_argument("--clip-norm", type=float, help="clip gradients to this global norm")
+    opt.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule (default constant)")
+    opt.add_argument("--batch-size", type=int, help="default 32")
+    opt.add_argument("--epochs", type=int, help="default 30")
+    opt.add_argument("--seed", type=int, help="seeds the weights, shuffling and the split (default 0)")
+    opt.add_argument("--validation-split", type=float, help="share held out for validation (default 0.2; "
+                     "MNIST always uses its last 10,000 training images)")
+    opt.add_argument("--early-stopping", action="store_true", default=None,
+                     help="stop when the validation loss stops improving and keep the best weights")
+    opt.add_argument("--patience", type=int, help="epochs without improvement before stopping (default 10)")
+    opt.add_argument("--preprocess", choices=sorted(PREPROCESSORS), help="feature scaling (default standardize)")
+
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, metavar="MODEL", help="write the model here (.safetensors)")
+    out.add_argument("--plots", type=Path, metavar="DIR", help="write history.json and PNG plots here")
+    out.add_argument("--json", action="store_true", help="print one JSON object: final metrics and history")
+    out.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    p.set_defaults(run=run)
+
+
+def resolve_options(args) -> dict:
+    """Built-in defaults, then the recipe, then the flags given on the command line."""
+    options = dict(DEFAULTS)
+    if getattr(args, "recipe", None):
+        from ..recipes import load_recipe
+
+        options.update(load_recipe(args.recipe))
+    for key in DEFAULTS:
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = value
+    if args.csv is not None or args.npz is not None:
+        options["dataset"] = None
+    return options
+
+
+def load_training_data(args, options: dict):
+    """The training and validation sets (validation may be None)."""
+    sources = [s for s in (args.dataset, args.csv, args.npz) if s is not None]
+    if len(sources) > 1:
+        raise CLIError("give one of --dataset, --csv and --npz")
+    fraction, seed = options["validation_split"], options["seed"]
+    if not 0 <= fraction < 1:
+        raise CLIError(f"--validation-split must be in [0, 1); got {fraction}")
+    if args.csv is not None:
+        if args.target is None:
+            raise CLIError("--csv needs --target COLUMN, the column to predict")
+        data = load_csv(args.csv, _column(args.target))
+    elif args.npz is not None:
+        data = load_npz(args.npz)
+    else:
+        name = options["dataset"]
+        if name == "mnist":
+            return (load_dataset(name, split="train", data_dir=args.data_dir, n_samples=options["n_samples"],
+                                 seed=seed),
+                    load_dataset(name, split="validation", data_dir=args.data_dir))
+        data = load_dataset(name, seed=seed, data_dir=args.data_dir)
+    if fraction == 0:
+        train, validation = data, None
+    else:
+        train, validation = split_dataset(data, fraction, seed)
+    if options["n_samples"] is not None and options["n_samples"] < train.n_samples:
+        import numpy as np
+
+        rows = np.sort(np.random.default_rng(seed).choice(train.n_samples, options["n_samples"], replace=False))
+        train = train.subset(rows)
+    return train, validation
+
+
+def _column(target: str):
+    return int(target) if target.isdigit() else target
+
+
+def run(args) -> int:
+    options = resolve_options(args)
+    for key in ("epochs", "batch_size"):
+        if options[key] < 1:
+            raise CLIError(f"--{key.replace('_', '-')} must be a positive integer; got {options[key]}")
+    if options["lr"] is not None and not options["lr"] > 0:
+        raise CLIError(f"--lr must be positive; got {options['lr']}")
+    if args.out is not None and not (args.out.parent.is_dir() or str(args.out.parent) == ""):
+        raise CLIError(f"cannot write the model to {args.out}: folder {args.out.parent} does not exist")
+
+    train, validation = load_training_data(args, options)
+    model = Model.build(
+        train.n_features, options["hidden"], task=train.task,
+        classes=None if train.classes is None else list(train.classes),
+        n_targets=1 if train.y.ndim == 1 else train.y.shape[1],
+        activation=options["activation"], output_activation=options["output_activation"],
+        loss=options["loss"], bias=options["bias"], seed=options["seed"], dtype=options["dtype"],
+        init=options["init"], preprocessing=options["preprocess"],
+    )
+    optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else None
+    show = not (args.quiet or args.json)
+    progress = TrainingProgress(stderr) if show else None
+    started = time.perf_counter()
+    try:
+        history = model.fit(
+            train.X, train.y,
+            validation_data=None if validation is None else (validation.X, validation.y),
+            epochs=options["epochs"], batch_size=options["batch_size"], optimizer=options["optimizer"],
+            lr=options["lr"], seed=options["seed"], schedule=options["schedule"],
+            weight_decay=options["weight_decay"], clip_norm=options["clip_norm"],
+            optimizer_options=optimizer_options, early_stopping=options["early_stopping"],
+            patience=options["patience"], callbacks=[progress] if progress else [],
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    seconds = time.perf_counter() - started
+
+    final = history.final
+    result = history.to_dict()
+    if validation is not None:
+        scores = model.evaluate(validation.X, validation.y)
+        if model.task == "classification":
+            result["confusion_matrix"] = {"labels": scores["classes"], "matrix": scores["confusion_matrix"]}
+    data_name = options["dataset"] or str(args.csv or args.npz)
+    model.metadata.update({
+        "backprop_version": __version__,
+        "training": {**{k: v for k, v in options.items()}, "dataset": data_name,
+                     "target": args.target, "recipe": args.recipe,
+                     "epochs_run": len(history), "seconds": round(seconds, 3)},
+        "final": final,
+    })
+
+    written = {}
+    if args.out is not None:
+        model.save(args.out)
+        written["model"] = str(args.out)
+    if args.plots is not None:
+        written["plots"] = [str(p) for p in _write_plots(args.plots, result, model, validation or train)]
+        written["history"] = str(args.plots / "history.json")
+
+    if args.json:
+        print_json({"dataset": data_name, "task": model.task, "sizes": model.network.sizes,
+                    "n_parameters": model.network.n_parameters, "seconds": seconds,
+                    **final, "final": final, **written, "history": result})
+    elif not args.quiet:
+        _summary(model, history, final, seconds, data_name, train, validation, written)
+    return 0
+
+
+def _write_plots(folder: Path, history: dict, model: Model, data) -> list[Path]:
+    from ..plots import write_plots
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"cannot create the plot folder {folder}: {exc.strerror}") from None
+    (folder / "history.json").write_text(json.dumps(history, indent=2))
+    kwargs = {}
+    if model.task == "classification" and data.n_features == 2:
+        kwargs = dict(predict_proba=model.predict_proba, X=data.X, y=data.y, classes=model.classes)
+    elif model.task == "regression" and data.n_features == 1:
+        kwargs = dict(predict=model.predict, X=data.X, y=data.y)
+    return [folder / "history.json", *write_plots(history, folder, **kwargs)]
+
+
+def _summary(model, history, final, seconds, data_name, train, validation, written) -> None:
+    table = Table(title="backprop train", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("data", f"{data_name}: {train.n_samples} training, "
+                          f"{0 if validation is None else validation.n_samples} validation samples")
+    table.add_row("network", f"{' - '.join(map(str, model.network.sizes))}  "
+                             f"({model.network.n_parameters:,} parameters, "
+                             f"{', '.join(l.activation.name for l in model.network.layers)}; "
+                             f"loss {model.network.loss_fn.name})")
+    table.add_row("epochs", f"{len(history)} in {seconds:.1f} s" +
+                  (f" (stopped early; best epoch {history.best_epoch})" if history.stopped_early else ""))
+    for key, value in final.items():
+        if key in ("epoch", "seconds"):
+            continue
+        table.add_row(key, f"{value:.4f}" if key != "lr" else f"{value:g}")
+    for key, value in written.items():
+        table.add_row(key, value if isinstance(value, str) else ", ".join(value))
+    stdout.print(table)
