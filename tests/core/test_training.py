@@ -114,8 +114,18 @@ def test_non_finite_guard_names_epoch_and_batch_and_keeps_the_weights():
         net.fit(X, Y, epochs=50, batch_size=4, lr=10.0, seed=0, callbacks=[cb])
     err = caught.value
     assert err.epoch >= 1 and err.batch >= 1
+    assert err.layer is None or f"layer {err.layer}" in str(err)
     assert all(np.isfinite(layer.W).all() for layer in net.layers)
     assert np.array_equal(net.layers[0].W, last_good["w"][0]["W"])
+
+
+def test_non_finite_activations_name_the_layer():
+    X, y = blobs(20)
+    net = classifier()
+    net.layers[1].W[0, 0] = np.inf  # a broken weight: layer 2's outputs become NaN
+    with pytest.raises(bp.NonFiniteError, match="the activations of layer 2") as caught:
+        net.fit(X, y, epochs=1, batch_size=5, lr=0.1)
+    assert caught.value.layer == 2 and caught.value.batch == 1
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,10 @@ Elementwise activations also expose ``derivative(z, a)`` = ``g'(z)``, and take
 that the forward pass already computed (sigmoid: ``a (1 - a)``; tanh:
 ``1 - a^2``).
 
+Both take an optional ``out`` array to write into, so that training can reuse
+one buffer per layer across batches instead of allocating new arrays; without
+it they return a new array.
+
 Constants are Python floats, never NumPy float64 scalars, so a float32 array
 stays float32 (NumPy's type promotion treats Python scalars as weak).
 """
@@ -54,15 +58,16 @@ class Activation:
 
     name: str = ""
 
-    def value(self, z: np.ndarray) -> np.ndarray:
-        """Return ``a = g(z)``."""
+    def value(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return ``a = g(z)`` (written into ``out`` if given)."""
         raise NotImplementedError
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         """Return ``g'(z)``, given ``z`` and the already computed ``a = g(z)``."""
         raise NotImplementedError
 
-    def backward(self, z: np.ndarray, a: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
+    def backward(self, z: np.ndarray, a: np.ndarray, dC_da: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
         """Return ``dC/dz = dC/da * da/dz``.
 
         Parameters
@@ -71,8 +76,10 @@ class Activation:
             The weighted sums and the outputs cached by the forward pass.
         dC_da : ndarray of shape (n_samples, n_nodes)
             The upstream gradient.
+        out : ndarray, optional
+            Where to write the result.
         """
-        return dC_da * self.derivative(z, a)
+        return np.multiply(dC_da, self.derivative(z, a), out=out)
 
     def config(self) -> dict:
         """Plain-data description: the name and any parameters."""
@@ -94,30 +101,40 @@ class Identity(Activation):
 
     name = "identity"
 
-    def value(self, z):
-        return z.copy()
+    def value(self, z, out=None):
+        return z.copy() if out is None else _into(out, z)
 
     def derivative(self, z, a):
         return np.ones_like(z)
 
-    def backward(self, z, a, dC_da):
-        return dC_da.copy()
+    def backward(self, z, a, dC_da, out=None):
+        return dC_da.copy() if out is None else _into(out, dC_da)
 
 
 class Sigmoid(Activation):
     """The logistic function ``g(z) = 1 / (1 + e^-z)``, ``g'(z) = a (1 - a)``.
 
-    Computed from ``e^-|z|`` so that no exponential overflows.
+    For very negative ``z``, ``e^-z`` overflows to infinity and ``1 / (1 + inf)``
+    is exactly 0, the correctly rounded result; the overflow is expected, so
+    its warning is silenced. Every other ``z`` is computed to full precision.
     """
 
     name = "sigmoid"
 
-    def value(self, z):
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    def value(self, z, out=None):
+        with np.errstate(over="ignore"):
+            out = np.exp(np.negative(z, out=out), out=out)
+        out += 1.0
+        return np.reciprocal(out, out=out)
 
     def derivative(self, z, a):
         return a * (1.0 - a)
+
+    def backward(self, z, a, dC_da, out=None):
+        out = np.subtract(1.0, a, out=out)   # 1 - a
+        out *= a                              # g'(z) = a (1 - a)
+        out *= dC_da
+        return out
 
 
 class Tanh(Activation):
@@ -125,11 +142,17 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def value(self, z):
-        return np.tanh(z)
+    def value(self, z, out=None):
+        return np.tanh(z, out=out)
 
     def derivative(self, z, a):
         return 1.0 - a * a
+
+    def backward(self, z, a, dC_da, out=None):
+        out = np.multiply(a, a, out=out)
+        np.subtract(1.0, out, out=out)        # g'(z) = 1 - a^2
+        out *= dC_da
+        return out
 
 
 class ReLU(Activation):
@@ -137,11 +160,14 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def value(self, z):
-        return np.maximum(z, 0.0)
+    def value(self, z, out=None):
+        return np.maximum(z, 0.0, out=out)
 
     def derivative(self, z, a):
         return (z > 0).astype(z.dtype)
+
+    def backward(self, z, a, dC_da, out=None):
+        return np.multiply(dC_da, z > 0, out=out)
 
 
 class LeakyReLU(Activation):
@@ -158,8 +184,8 @@ class LeakyReLU(Activation):
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = float(negative_slope)
 
-    def value(self, z):
-        return np.where(z > 0, z, self.negative_slope * z)
+    def value(self, z, out=None):
+        return _into(out, np.where(z > 0, z, self.negative_slope * z))
 
     def derivative(self, z, a):
         one = np.ones((), dtype=z.dtype)
@@ -183,9 +209,9 @@ class ELU(Activation):
     def __init__(self, alpha: float = 1.0):
         self.alpha = float(alpha)
 
-    def value(self, z):
+    def value(self, z, out=None):
         # expm1 of min(z, 0): accurate near 0 and no overflow for large z.
-        return np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0.0)))
+        return _into(out, np.where(z > 0, z, self.alpha * np.expm1(np.minimum(z, 0.0))))
 
     def derivative(self, z, a):
         return np.where(z > 0, 1.0, self.alpha * np.exp(np.minimum(z, 0.0))).astype(z.dtype, copy=False)
@@ -202,8 +228,8 @@ class Softplus(Activation):
 
     name = "softplus"
 
-    def value(self, z):
-        return np.logaddexp(0.0, z).astype(z.dtype, copy=False)
+    def value(self, z, out=None):
+        return np.logaddexp(0.0, z, out=out)
 
     def derivative(self, z, a):
         return Sigmoid().value(z)
@@ -256,8 +282,8 @@ class GELU(Activation):
 
     name = "gelu"
 
-    def value(self, z):
-        return z * (0.5 * (1.0 + erf(z * _SQRT_HALF)))
+    def value(self, z, out=None):
+        return np.multiply(z, 0.5 * (1.0 + erf(z * _SQRT_HALF)), out=out)
 
     def derivative(self, z, a):
         cdf = 0.5 * (1.0 + erf(z * _SQRT_HALF))
@@ -275,9 +301,10 @@ class Softmax(Activation):
 
     name = "softmax"
 
-    def value(self, z):
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+    def value(self, z, out=None):
+        e = np.exp(np.subtract(z, z.max(axis=1, keepdims=True), out=out), out=out)
+        e /= e.sum(axis=1, keepdims=True)
+        return e
 
     def derivative(self, z, a):
         raise TypeError(
@@ -285,8 +312,16 @@ class Softmax(Activation):
             "use backward(z, a, dC_da) for the Jacobian-vector product"
         )
 
-    def backward(self, z, a, dC_da):
-        return a * (dC_da - (dC_da * a).sum(axis=1, keepdims=True))
+    def backward(self, z, a, dC_da, out=None):
+        return np.multiply(a, dC_da - (dC_da * a).sum(axis=1, keepdims=True), out=out)
+
+
+def _into(out, result):
+    """Copy ``result`` into ``out`` when a buffer was given."""
+    if out is None:
+        return result
+    out[...] = result
+    return out
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

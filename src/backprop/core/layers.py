@@ -19,6 +19,12 @@ Backward, given the upstream gradient ``dC/dA``, the chain rule
 
 The last line is the article's sum over the next layer's nodes, which carries
 the gradient back to the layer before.
+
+Training calls these once per mini-batch, so a layer writes ``Z``, ``A`` and
+the gradients into arrays it keeps for the batch size it last saw, instead of
+allocating new ones every time: the arrays a layer exposes (``z``, ``a``,
+``dW``, ``db`` and what ``forward`` and ``backward`` return) are overwritten
+by its next pass. Copy what you want to keep.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ class Layer:
         self.b: np.ndarray | None = zeros(n_out, dtype=dtype) if bias else None
         self.a_prev = self.z = self.a = None
         self.dW = self.db = None
+        self._buffers: dict[int, tuple[np.ndarray, ...]] = {}
 
     @property
     def n_in(self) -> int:
@@ -104,12 +111,13 @@ class Layer:
         -------
         a : ndarray of shape (n_samples, n_out)
         """
-        z = a_prev @ self.W.T
+        z, a, _, _ = self._batch_buffers(a_prev.shape[0])
+        np.matmul(a_prev, self.W.T, out=z)          # z_j = sum_k w_jk a_k
         if self.b is not None:
-            z += self.b
-        self.a_prev, self.z = a_prev, z
-        self.a = self.activation.value(z)
-        return self.a
+            z += self.b                             #       + b_j
+        self.activation.value(z, out=a)             # a_j = g(z_j)
+        self.a_prev, self.z, self.a = a_prev, z, a
+        return a
 
     def backward(self, dC_da: np.ndarray, need_dC_da_prev: bool = True) -> np.ndarray | None:
         """Backpropagate ``dC/dA`` through the activation and the weighted sum.
@@ -123,8 +131,9 @@ class Layer:
         need_dC_da_prev : bool, default True
             ``False`` skips the product that only a previous layer would use.
         """
+        _, _, dC_dz, _ = self._batch_buffers(dC_da.shape[0])
         # The first factor times the second: dC/dz_j = dC/da_j * da_j/dz_j.
-        dC_dz = self.activation.backward(self.z, self.a, dC_da)
+        self.activation.backward(self.z, self.a, dC_da, out=dC_dz)
         return self.backward_from_z(dC_dz, need_dC_da_prev)
 
     def backward_from_z(self, dC_dz: np.ndarray, need_dC_da_prev: bool = True) -> np.ndarray | None:
@@ -134,16 +143,38 @@ class Layer:
         layer's output), gives ``dC/dW``; ``dz_j/db_j = 1`` gives ``dC/db``; and
         ``dz_j/da_k = w_jk`` carries the gradient to the previous layer.
         """
-        self.dW = dC_dz.T @ self.a_prev
-        self.db = dC_dz.sum(axis=0) if self.b is not None else None
-        return dC_dz @ self.W if need_dC_da_prev else None
+        if self.dW is None:
+            self.dW = np.empty_like(self.W)
+            self.db = None if self.b is None else np.empty_like(self.b)
+        np.matmul(dC_dz.T, self.a_prev, out=self.dW)          # dC/dw_jk = dC/dz_j * a_k
+        if self.b is not None:
+            np.sum(dC_dz, axis=0, out=self.db)                 # dC/db_j = dC/dz_j
+        if not need_dC_da_prev:
+            return None
+        dC_da_prev = self._batch_buffers(dC_dz.shape[0])[3]
+        return np.matmul(dC_dz, self.W, out=dC_da_prev)       # dC/da_k = sum_j dC/dz_j w_jk
+
+    def _batch_buffers(self, n: int) -> tuple[np.ndarray, ...]:
+        """``Z``, ``A``, ``dC/dZ`` and ``dC/dA_prev`` for a batch of ``n``, reused across batches.
+
+        Two sizes are kept: an epoch's full batches and its last, smaller one.
+        """
+        buffers = self._buffers.get(n)
+        if buffers is None:
+            if len(self._buffers) >= 2:
+                self._buffers.pop(next(iter(self._buffers)))
+            shape = (n, self.n_out)
+            buffers = (np.empty(shape, self.dtype), np.empty(shape, self.dtype),
+                       np.empty(shape, self.dtype), np.empty((n, self.n_in), self.dtype))
+            self._buffers[n] = buffers
+        return buffers
 
     def parameters(self) -> dict[str, np.ndarray | None]:
         """The layer's parameters as plain data: ``{"W": W, "b": b}`` (the arrays themselves)."""
         return {"W": self.W, "b": self.b}
 
     def gradients(self) -> dict[str, np.ndarray | None]:
-        """The last backward pass's gradients: ``{"W": dC/dW, "b": dC/db or None}``."""
+        """The last backward pass's gradients: ``{"W": dC/dW, "b": dC/db or None}`` (the layer's own arrays)."""
         return {"W": self.dW, "b": self.db}
 
     def config(self) -> dict:

@@ -184,7 +184,9 @@ class Network:
         Y = self.check_Y(Y, X.shape[0])
         self.forward_unchecked(X)
         self.backward_unchecked(Y)
-        return [layer.gradients() for layer in self.layers]
+        # Copies: the layers reuse their gradient arrays on the next pass.
+        return [{k: (None if v is None else v.copy()) for k, v in layer.gradients().items()}
+                for layer in self.layers]
 
     def fit(self, X, Y, **options) -> History:
         """Train by mini-batch gradient descent and return the per-epoch history.

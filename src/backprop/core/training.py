@@ -286,6 +286,9 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     plateau_factor, since_plateau_best, plateau_best = 1.0, 0, math.inf
     params = net.parameters()
     outputs = np.empty_like(Y)  # each batch's outputs, for the epoch's training metrics
+    # Each batch is gathered into these, so shuffling never copies the whole data set.
+    X_batch_buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype)
+    Y_batch_buffer = np.empty((min(batch_size, n), Y.shape[1]), dtype=Y.dtype)
 
     for hook in hooks:
         hook.on_train_begin({"epochs": epochs, "n_batches": n_batches, "n_samples": n,
@@ -295,27 +298,25 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         opt.lr = max(lr_schedule(opt.base_lr, epoch - 1) * plateau_factor, plateau["min_lr"])
         for hook in hooks:
             hook.on_epoch_begin(epoch)
-        if shuffle:
-            order = rng.permutation(n)
-            X_epoch, Y_epoch = X[order], Y[order]
-        else:
-            X_epoch, Y_epoch = X, Y
+        order = rng.permutation(n) if shuffle else np.arange(n)
         loss_sum = 0.0
         for batch in range(n_batches):
             part = slice(batch * batch_size, (batch + 1) * batch_size)
-            X_batch, Y_batch = X_epoch[part], Y_epoch[part]
+            rows = order[part]
+            X_batch = np.take(X, rows, axis=0, out=X_batch_buffer[:len(rows)])
+            Y_batch = np.take(Y, rows, axis=0, out=Y_batch_buffer[:len(rows)])
             outputs[part] = net.forward_unchecked(X_batch)
             batch_loss = float(np.mean(net.per_sample_loss(Y_batch)))
             net.backward_unchecked(Y_batch)
             grads = [layer.gradients() for layer in net.layers]
-            _guard(batch_loss, grads, epoch, batch + 1, opt.lr, history)
+            _guard(batch_loss, grads, net.layers, epoch, batch + 1, opt.lr, history)
             opt.step(params, grads)
-            loss_sum += batch_loss * X_batch.shape[0]
+            loss_sum += batch_loss * len(rows)
             for hook in hooks:
                 hook.on_batch_end(epoch, batch + 1, loss_sum / min(n, (batch + 1) * batch_size))
 
         record = {"epoch": epoch, "loss": loss_sum / n,
-                  **_task_metrics(outputs, Y_epoch, task, "")}
+                  **_task_metrics(outputs, Y[order], task, "")}
         if X_val is not None:
             record.update(evaluate(net, X_val, Y_val, task, prefix="val_"))
         record["lr"] = opt.lr
@@ -378,12 +379,24 @@ def _plateau_options(option) -> dict:
     return {"enabled": True, **settings}
 
 
-def _guard(batch_loss: float, grads: list[dict], epoch: int, batch: int, lr: float,
+def _guard(batch_loss: float, grads: list[dict], layers, epoch: int, batch: int, lr: float,
            history: History) -> None:
-    """Stop before a non-finite loss or gradient reaches the weights."""
+    """Stop before a non-finite loss or gradient reaches the weights.
+
+    The quick test is the sum of squares of every gradient (one BLAS dot
+    product each), which is NaN or infinity if any entry is. Only then are the
+    arrays searched, which also tells a true NaN from a finite sum that overflowed.
+    """
+    squares = sum(float(np.vdot(arr, arr)) for g in grads for arr in g.values() if arr is not None)
+    if math.isfinite(batch_loss) and math.isfinite(squares):
+        return
     where = None
     if not math.isfinite(batch_loss):
         where = ("the loss", None)
+        for i, layer in enumerate(layers, start=1):
+            if not np.isfinite(layer.a).all():
+                where = (f"the activations of layer {i} (and so the loss)", i)
+                break
     else:
         for i, g in enumerate(grads, start=1):
             if not all(np.isfinite(arr).all() for arr in g.values() if arr is not None):
