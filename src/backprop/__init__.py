@@ -12,5 +12,6 @@ from .core import __all__ as _core_all
 
 from .model import Model  # noqa: E402
 from .modelfile import load, save  # noqa: E402
+from .gradcheck import gradcheck, GradcheckResult  # noqa: E402
 
-__all__ = [*_core_all, "Model", "load", "save"]
+__all__ = [*_core_all, "Model", "load", "save", "gradcheck", "GradcheckResult"]

@@ -1,0 +1,81 @@
+"""``backprop gradcheck``: every parameter's backpropagated gradient against finite differences.
+
+Usage::
+
+    backprop gradcheck --sizes 4,5,3 --activation tanh --output-activation softmax \\
+        --loss cross_entropy --seed 0 [--batch 8] [--eps 1e-6] [--tol 1e-6] [--format terminal|json]
+    backprop gradcheck --model model.safetensors --dataset iris --batch 16
+
+Prints one row per layer and parameter array (the largest absolute and
+relative error, and pass or fail against the tolerance; see
+:mod:`backprop.gradcheck`).
+
+Exit codes: 0 every entry within tolerance; 1 the gradient check failed;
+2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from . import CLIError
+from .common import print_json, stdout
+from .explain import add_network_arguments, add_sample_arguments, build_network, samples_from_args
+
+EXIT_FAILED = 1
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "gradcheck", help="compare backpropagation with finite differences",
+        description="Compare every weight's and bias's gradient from the backward pass with a central finite "
+                    "difference of the batch loss (taken in float64), and print the largest errors per layer. "
+                    "Exit code 0 when every entry is within tolerance, 1 when the check fails, 2 for bad input.",
+    )
+    add_network_arguments(p)
+    add_sample_arguments(p, random_option="batch")
+    g = p.add_argument_group("the check")
+    g.add_argument("--eps", type=float, help="finite-difference step (default 1e-6)")
+    g.add_argument("--tol", type=float, help="relative tolerance (default 1e-6 for float64, 1e-3 for float32)")
+    g.add_argument("--format", choices=["terminal", "json"], default="terminal")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..gradcheck import gradcheck
+
+    for name in ("eps", "tol"):
+        value = getattr(args, name)
+        if value is not None and not (value > 0 and value < float("inf")):
+            raise CLIError(f"--{name} must be a positive number; got {value}")
+    net, model = build_network(args)
+    X, Y, notes = samples_from_args(args, net, model, n_random=8)
+    result = gradcheck(net, X, Y, eps=args.eps, rtol=args.tol)
+    if args.format == "json":
+        print_json({**result.to_dict(), "n_samples": int(X.shape[0]), "notes": notes})
+        return 0 if result.passed else EXIT_FAILED
+
+    acts = ", ".join(layer.activation.name for layer in net.layers)
+    title = escape(f"gradient check: sizes {'-'.join(map(str, net.sizes))}, activations [{acts}], "
+                   f"loss {net.loss_fn.name}")
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    for name, justify in (("layer", "left"), ("parameter", "left"), ("entries", "right"),
+                          ("max abs error", "right"), ("max rel error", "right"), ("result", "left")):
+        table.add_column(name, justify=justify)
+    for row in result.rows:
+        table.add_row(f"{row.name} ({row.layer})", row.parameter, str(row.size), f"{row.max_abs_error:.2e}",
+                      f"{row.max_rel_error:.2e}", "pass" if row.passed else "[bold red]FAIL[/]")
+    stdout.print(table)
+    for note in notes:
+        stdout.print(escape(note), style="dim")
+    stdout.print(f"{X.shape[0]} samples, {net.dtype.name}; central differences in float64 with eps = {result.eps:g}; "
+                 f"tolerance: relative error <= {result.rtol:g} (errors below {result.floor:.2g} judged absolutely)")
+    if result.passed:
+        stdout.print("[bold green]passed[/]: every parameter's gradient agrees with finite differences")
+        return 0
+    failed = ", ".join(f"{r.parameter} of layer {r.name} (worst entry {list(r.worst)})" for r in result.rows
+                       if not r.passed)
+    stdout.print(f"[bold red]FAILED[/]: {escape(failed)}")
+    return EXIT_FAILED
