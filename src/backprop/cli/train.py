@@ -146,6 +146,13 @@ def load_training_data(args, options: dict):
     return train, validation
 
 
+def _schedule(options: dict):
+    """A cosine schedule anneals over the whole run; the others keep their defaults."""
+    if options["schedule"] == "cosine":
+        return {"name": "cosine", "t_max": options["epochs"]}
+    return options["schedule"]
+
+
 def _column(target: str):
     return int(target) if target.isdigit() else target
 
@@ -178,7 +185,7 @@ def run(args) -> int:
             train.X, train.y,
             validation_data=None if validation is None else (validation.X, validation.y),
             epochs=options["epochs"], batch_size=options["batch_size"], optimizer=options["optimizer"],
-            lr=options["lr"], seed=options["seed"], schedule=options["schedule"],
+            lr=options["lr"], seed=options["seed"], schedule=_schedule(options),
             weight_decay=options["weight_decay"], clip_norm=options["clip_norm"],
             optimizer_options=optimizer_options, early_stopping=options["early_stopping"],
             patience=options["patience"], callbacks=[progress] if progress else [],
@@ -212,9 +219,9 @@ def run(args) -> int:
         written["history"] = str(args.plots / "history.json")
 
     if args.json:
-        print_json({"dataset": data_name, "task": model.task, "sizes": model.network.sizes,
-                    "n_parameters": model.network.n_parameters, "seconds": seconds,
-                    **final, "final": final, **written, "history": result})
+        print_json({**final, "dataset": data_name, "task": model.task, "sizes": model.network.sizes,
+                    "n_parameters": model.network.n_parameters, "epochs_run": len(history),
+                    "train_seconds": seconds, "final": final, **written, "history": result})
     elif not args.quiet:
         _summary(model, history, final, seconds, data_name, train, validation, written)
     return 0

@@ -136,9 +136,18 @@ class Optimizer:
         """Update one array ``w`` in place."""
         raise NotImplementedError
 
+    @staticmethod
+    def scratch(state: dict, like: np.ndarray) -> np.ndarray:
+        """A work array the shape of ``like``, kept in ``state`` between steps (not part of the saved state)."""
+        work = state.get("_scratch")
+        if work is None:
+            work = state["_scratch"] = np.empty_like(like)
+        return work
+
     def state_dict(self) -> dict:
         """The state as plain data: ``{"t": steps, "lr": rate, "arrays": {"0.W.m": ...}}``."""
-        arrays = {f"{key}.{slot}": arr for key, slots in self.state.items() for slot, arr in slots.items()}
+        arrays = {f"{key}.{slot}": arr for key, slots in self.state.items() for slot, arr in slots.items()
+                  if not slot.startswith("_")}
         return {"name": self.name, "t": self.t, "lr": self.lr, "arrays": arrays}
 
     def load_state_dict(self, state: dict) -> None:
@@ -168,7 +177,7 @@ class SGD(Optimizer):
     name = "sgd"
 
     def update(self, w, grad, state, decay):
-        w -= self.lr * grad
+        w -= np.multiply(grad, self.lr, out=self.scratch(state, w))
 
 
 class Momentum(Optimizer):
