@@ -16,7 +16,7 @@ import numpy as np
 from .core import Network
 from .core.metrics import confusion_matrix, precision_recall, predicted_classes
 from .core.training import TASKS, History, evaluate
-from .core.validation import check_rng
+from .core.validation import check_matrix, check_rng
 from .data.preprocessing import get_preprocessor
 
 __all__ = ["Model"]
@@ -115,10 +115,11 @@ class Model:
             if self.network.sizes[-1] == 1:
                 return idx.reshape(-1, 1).astype(self.network.dtype)
             return np.eye(len(self.classes), dtype=self.network.dtype)[idx]
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        Y = _finite_float64(y.reshape(-1, 1) if y.ndim == 1 else y, "y")
         if self.target_scaling is not None:
-            Y = (Y - np.asarray(self.target_scaling["mean"])) / np.asarray(self.target_scaling["scale"])
-        return Y
+            with np.errstate(over="ignore"):
+                Y = (Y - np.asarray(self.target_scaling["mean"])) / np.asarray(self.target_scaling["scale"])
+        return _cast(Y, self.network.dtype, "y", "" if self.target_scaling is None else " after target scaling")
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
         """Labels (classifiers) or values in the targets' units (regressors)."""
@@ -130,14 +131,24 @@ class Model:
         return values[:, 0] if values.shape[1] == 1 else values
 
     def transform(self, X) -> np.ndarray:
-        """Checked features after preprocessing, ready for the network."""
-        X = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
-        if X.ndim == 2 and X.shape[1] != self.network.sizes[0]:
-            raise ValueError(f"X has {X.shape[1]} features but the model expects {self.network.sizes[0]}")
-        X = self.network.check_X(X)
+        """Checked features after preprocessing, ready for the network.
+
+        The features are checked and scaled in float64 and only then cast to
+        the network's dtype, so a value too large for float32 is named as
+        such instead of turning into infinity.
+        """
+        X = self._check_features(X)
         if self.preprocessor is not None:
-            X = self.preprocessor.transform(X).astype(self.network.dtype, copy=False)
-        return X
+            X = self.preprocessor.transform(X)
+        return _cast(X, self.network.dtype, "X", "" if self.preprocessor is None else " after preprocessing")
+
+    def _check_features(self, X) -> np.ndarray:
+        """``X`` as a finite float64 array of shape (n_samples, n_features)."""
+        n_in = self.network.sizes[0]
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2 and shape[1] != n_in:
+            raise ValueError(f"X has {shape[1]} features but the model expects {n_in}")
+        return check_matrix(X, "X", n_in, np.dtype(np.float64), "input nodes")
 
     # -- training and prediction --------------------------------------------------
 
@@ -150,8 +161,10 @@ class Model:
         sees validation samples.
         """
         rng = check_rng(seed)
-        X = self.network.check_X(X)
+        X = self._check_features(X)
         y = np.asarray(y)
+        if y.ndim == 0:
+            raise ValueError(f"y must hold one target per row of X; got a scalar {y.item()!r}")
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must be equal")
         if validation_data is None and validation_split:
@@ -164,14 +177,7 @@ class Model:
             order = rng.permutation(X.shape[0])
             validation_data = (X[order[:n_val]], y[order[:n_val]])
             X, y = X[order[n_val:]], y[order[n_val:]]
-        if self.task == "regression" and self.target_scaling is None and self.preprocessor is not None \
-                and self.preprocessor.kind != "none":
-            Y = y.reshape(-1, 1) if y.ndim == 1 else y
-            scale = Y.std(axis=0)
-            self.target_scaling = {"mean": Y.mean(axis=0).tolist(),
-                                   "scale": np.where(scale > 0, scale, 1.0).tolist()}
-        if self.preprocessor is not None and self.preprocessor.shift_ is None:
-            self.preprocessor.fit(X)
+        self.fit_preprocessing(X, y)
         Y = self.encode(y)
         if validation_data is not None:
             X_val, y_val = validation_data
@@ -179,6 +185,20 @@ class Model:
         history = self.network.fit(self.transform(X), Y, validation_data=validation_data, seed=rng,
                                    task=self.task, **options)
         return history
+
+    def fit_preprocessing(self, X, y) -> None:
+        """Fit the feature scaler (and a regressor's target scaling) on training data, once.
+
+        :meth:`fit` calls it; a scaler already fitted (a resumed run, or a
+        second call to ``fit``) is left as it is.
+        """
+        y = np.asarray(y)
+        if self.task == "regression" and self.target_scaling is None and self.preprocessor is not None \
+                and self.preprocessor.kind != "none":
+            mean, scale = _mean_and_std(_finite_float64(y.reshape(-1, 1) if y.ndim == 1 else y, "y"))
+            self.target_scaling = {"mean": mean.tolist(), "scale": np.where(scale > 0, scale, 1.0).tolist()}
+        if self.preprocessor is not None and self.preprocessor.shift_ is None:
+            self.preprocessor.fit(X)
 
     def predict_proba(self, X) -> np.ndarray:
         """The output activations for each sample (classifiers)."""
@@ -252,3 +272,56 @@ def _plain(value):
 
 def _mixed(values) -> bool:
     return len({type(v) for v in values}) > 1
+
+
+def _finite_float64(arr: np.ndarray, name: str) -> np.ndarray:
+    """``arr`` as float64, or a ValueError naming the first entry that is not a finite number."""
+    arr = np.asarray(arr)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numbers; got an array of dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real; got complex values")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; expected at least one sample")
+    arr = arr.astype(np.float64, copy=False)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(f"{name}{list(where)} is {arr[where]}; expected finite numbers")
+    return arr
+
+
+def _mean_and_std(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and population std of finite float64 ``Y``.
+
+    Targets near the float64 limit (1e300) overflow the sum of squares; they
+    are measured again in units of their largest ``|y|``.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = Y.mean(axis=0), Y.std(axis=0)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        peak = np.max(np.abs(Y), axis=0)
+        peak = np.where(peak > 0, peak, 1.0)
+        unit = Y / peak
+        mean, std = unit.mean(axis=0) * peak, unit.std(axis=0) * peak
+    return mean, std
+
+
+def _cast(arr: np.ndarray, dtype: np.dtype, name: str, stage: str = "") -> np.ndarray:
+    """``arr`` (finite float64) in ``dtype``, or a ValueError naming the first value it cannot hold.
+
+    Casting 1e39 to float32 gives infinity; this says so instead.
+    """
+    arr = np.asarray(arr)
+    if arr.dtype == dtype:
+        too_big = ~np.isfinite(arr)
+    else:
+        too_big = ~np.isfinite(arr) | (np.abs(arr) > np.finfo(dtype).max)
+    if too_big.any():
+        where = tuple(int(i) for i in np.argwhere(too_big)[0])
+        value = arr[where]
+        if np.isfinite(value):
+            raise ValueError(f"{name}{list(where)}{stage} = {value:.6g} overflows {np.dtype(dtype).name} (largest "
+                             f"finite value {np.finfo(dtype).max:.4g}); rescale the data or use float64")
+        raise ValueError(f"{name}{list(where)}{stage} is {value}; expected finite numbers")
+    return arr.astype(dtype, copy=False)

@@ -11,15 +11,31 @@ metadata strings:
 ``model``
     JSON: the network's architecture (sizes, activations, bias, loss, dtype),
     the task, class labels, preprocessing, target scaling, and the training
-    settings, final metrics and package version under ``metadata``.
+    settings, final metrics and package version under ``metadata``;
+``sha256``
+    the SHA-256 of the ``model`` string and every tensor (name, dtype, shape
+    and bytes, in name order), so that a damaged file is refused rather than
+    loaded with wrong weights. Files without it (older ones) load unchecked.
 
 Nothing in the file is executed: safetensors holds raw arrays and JSON holds
 plain values. Files are written atomically (temporary file, fsync, rename), so
 an interrupted save never leaves a half-written model in place.
+
+What :func:`load` checks, before it reads any weights: the 8-byte header
+length (at most :data:`MAX_HEADER_BYTES`, far above any header :func:`save`
+writes, which refuses to write a larger one), that the header is a JSON object
+describing each tensor's dtype, shape and byte range, that the file is exactly
+as long as the header says (a truncated file, or one with anything appended, is
+refused without reading it), the format name and version, and that every
+tensor's shape is the one the architecture in the metadata needs. There is no
+limit on the size of the weights themselves: a file is as large as the
+architecture it declares, and is only read once the two agree. Then the
+weights are read, checked to be finite, and checked against ``sha256``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -34,11 +50,13 @@ from . import __version__
 from .core import Layer, Network
 from .model import Model
 
-__all__ = ["save", "load", "read_metadata", "FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES"]
+__all__ = ["save", "load", "read_metadata", "check_writable", "FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES"]
 
 FORMAT = "backprop-model"
 FORMAT_VERSION = "1"
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # a header larger than this is not one we wrote
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+                "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
 def save(model: Model | Network, path) -> Path:
@@ -55,19 +73,49 @@ def save(model: Model | Network, path) -> Path:
         tensors[f"layers.{i}.W"] = np.ascontiguousarray(layer.W)
         if layer.b is not None:
             tensors[f"layers.{i}.b"] = np.ascontiguousarray(layer.b)
-    metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                "model": json.dumps(config, allow_nan=False, default=_plain)}
+    try:
+        text = json.dumps(config, allow_nan=False, default=_plain)
+    except ValueError:
+        where = _non_finite_key(config, "model")
+        raise ValueError(f"cannot save the model to {path}: {where} is not a finite number, and a model "
+                         "file holds finite numbers only") from None
+    metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": text,
+                "sha256": _checksum(text, tensors)}
     data = st_save(tensors, metadata=metadata)
+    n = int.from_bytes(data[:8], "little")
+    if n > MAX_HEADER_BYTES:
+        raise ValueError(f"cannot save the model to {path}: its metadata takes {n} bytes, more than the "
+                         f"{MAX_HEADER_BYTES} a model file may hold (too many class labels or metadata?)")
     return write_atomic(path, data)
+
+
+def check_writable(path) -> Path:
+    """Raise OSError, in words, if a file cannot be written at ``path``; return it as a Path.
+
+    Call it before long work whose result goes to ``path``: the folder must
+    exist and be writable, and ``path`` must not be a folder.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"cannot write {path}: {folder} is a file, not a folder")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; give a file name")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {path}: no permission to write in the folder {folder}")
+    return path
 
 
 def write_atomic(path, data: bytes) -> Path:
     """Write bytes to ``path`` through a temporary file in the same folder, fsync and rename."""
-    path = Path(path)
+    path = check_writable(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -100,15 +148,21 @@ def load(path) -> Model:
     """
     path = Path(path)
     header = _read_header(path)
-    config = _model_config(path, header.get("__metadata__") or {})
+    metadata = header.get("__metadata__") or {}
+    config = _model_config(path, metadata)
+    _check_shapes(path, header, config.get("network"))
     try:
         tensors = st_load(path.read_bytes())
     except (SafetensorError, ValueError, OverflowError) as exc:
         raise ValueError(f"{path} is not a valid safetensors file ({exc})") from None
     network = _network_from(path, config, tensors)
+    stored = metadata.get("sha256")
+    if stored is not None and stored != _checksum(metadata["model"], tensors):
+        raise ValueError(f"{path} is damaged: its contents do not match the SHA-256 checksum stored in it; "
+                         "it was changed or corrupted after it was saved")
     try:
         return Model.from_config(config, network)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{path}: the model metadata is invalid ({exc})") from None
 
 
@@ -123,17 +177,110 @@ def _read_header(path: Path) -> dict:
         if len(head) < 8:
             raise ValueError(f"{path} is not a model file: only {size} bytes")
         n = int.from_bytes(head, "little")
-        if n > MAX_HEADER_BYTES or n > size - 8:
+        if n > MAX_HEADER_BYTES:
+            raise ValueError(f"{path} is not a valid safetensors file: its header claims {n} bytes, more than "
+                             f"the {MAX_HEADER_BYTES} a model file's header may have")
+        if n > size - 8:
             raise ValueError(f"{path} is not a valid safetensors file: its header claims {n} bytes "
-                             f"but the file has {size}")
+                             f"but the file has {size}; it is truncated or not a safetensors file")
         raw = fh.read(n)
     try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = json.loads(raw, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError(f"{path} is not a valid safetensors file: its header is not JSON") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path} is not a valid safetensors file: its header is not a JSON object")
+    metadata = header.get("__metadata__")
+    if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise ValueError(f"{path} is not a valid safetensors file: its __metadata__ is not a map of strings")
+    expected = 8 + n + _data_size(path, header)
+    if size < expected:
+        raise ValueError(f"{path} is truncated: its header describes {expected} bytes of file "
+                         f"but it has only {size}")
+    if size > expected:
+        raise ValueError(f"{path} is not a valid model file: {size - expected} unexpected bytes after the "
+                         f"{expected} that its header describes")
     return header
+
+
+def _data_size(path: Path, header: dict) -> int:
+    """The bytes of tensor data the header describes: the end of the last tensor's byte range."""
+    end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, stop) = entry["dtype"], entry["shape"], entry["data_offsets"]
+            ok = (dtype in _DTYPE_BYTES and isinstance(shape, list)
+                  and all(type(d) is int and d >= 0 for d in shape)
+                  and type(begin) is int and type(stop) is int and 0 <= begin <= stop)
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{path} is not a valid safetensors file: the header entry for tensor "
+                             f"{name[:80]!r} is not a dtype, a shape and a byte range")
+        count = 1
+        for d in shape:
+            count *= d
+        if stop - begin != count * _DTYPE_BYTES[dtype]:
+            raise ValueError(f"{path} is not a valid safetensors file: tensor {name[:80]!r} of shape "
+                             f"{tuple(shape)} {dtype} needs {count * _DTYPE_BYTES[dtype]} bytes, but its "
+                             f"byte range holds {stop - begin}")
+        end = max(end, stop)
+    return end
+
+
+def _check_shapes(path: Path, header: dict, net_config) -> None:
+    """Compare the header's tensor shapes with the architecture before any weights are read or allocated."""
+    try:
+        sizes = [int(n) for n in net_config["sizes"]]
+        biases = [bool(b) for b in net_config["bias"]]
+        consistent = len(sizes) >= 2 and len(biases) == len(sizes) - 1 == len(net_config["activations"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        consistent = False
+    if not consistent:
+        return  # network_from_config says what is wrong with the architecture
+    for i in range(len(sizes) - 1):
+        needed = {"W": (sizes[i + 1], sizes[i])}
+        if biases[i]:
+            needed["b"] = (sizes[i + 1],)
+        for name, shape in needed.items():
+            key = f"layers.{i}.{name}"
+            if key not in header:
+                raise ValueError(f"{path}: tensor {key} is missing")
+            found = tuple(header[key]["shape"])
+            if found != shape:
+                raise ValueError(f"{path}: tensor {key} has shape {found}; the architecture in its metadata "
+                                 f"needs {shape}")
+
+
+def _checksum(model_json: str, tensors: dict) -> str:
+    """SHA-256 of the model JSON and of each tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256(model_json.encode("utf-8"))
+    for name in sorted(tensors):
+        arr = np.ascontiguousarray(tensors[name])
+        digest.update(f"\n{name} {arr.dtype.str} {arr.shape}\n".encode("utf-8"))
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not allowed in a model file")
+
+
+def _non_finite_key(obj, where: str) -> str:
+    """Where in plain data the first NaN or infinity is, as ``model['metadata']['final']['loss']``."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return where
+    if isinstance(obj, np.ndarray | np.generic) and np.issubdtype(np.asarray(obj).dtype, np.floating) \
+            and not np.all(np.isfinite(obj)):
+        return where
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list | tuple) else ()
+    for key, value in items:
+        found = _non_finite_key(value, f"{where}[{key!r}]")
+        if found:
+            return found
+    return ""
 
 
 def _model_config(path: Path, metadata: dict) -> dict:
@@ -145,16 +292,24 @@ def _model_config(path: Path, metadata: dict) -> dict:
         raise ValueError(f"{path} has model format version {version!r}; this backprop "
                          f"({__version__}) reads version {FORMAT_VERSION!r}")
     try:
-        config = json.loads(metadata["model"])
+        config = json.loads(metadata["model"], parse_constant=_refuse_constant)
         config["network"]["sizes"]
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+    except (KeyError, TypeError, IndexError, ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: the model metadata is missing or not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or not isinstance(config["network"], dict):
+        raise ValueError(f"{path}: the model metadata is not a JSON object describing a network")
     return config
 
 
-def _network_from(path: Path, config: dict, tensors: dict) -> Network:
+def network_from_config(net_config: dict, source: str = "the metadata") -> Network:
+    """A network with zero weights built from :meth:`Network.config`'s plain data.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` if the description is incomplete or inconsistent.
+    """
     try:
-        net_config = config["network"]
         sizes = [int(n) for n in net_config["sizes"]]
         activations = net_config["activations"]
         biases = net_config["bias"]
@@ -162,9 +317,13 @@ def _network_from(path: Path, config: dict, tensors: dict) -> Network:
             raise ValueError(f"{len(sizes)} sizes, {len(activations)} activations, {len(biases)} bias flags")
         layers = [Layer(sizes[i], sizes[i + 1], activations[i], bias=bool(biases[i]),
                         init="zeros", dtype=net_config["dtype"]) for i in range(len(sizes) - 1)]
-        network = Network(layers, loss=net_config["loss"], fuse_output=net_config.get("fuse_output", True))
+        return Network(layers, loss=net_config["loss"], fuse_output=net_config.get("fuse_output", True))
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the architecture in its metadata is invalid ({exc})") from None
+        raise ValueError(f"{source}: the architecture in its metadata is invalid ({exc})") from None
+
+
+def _network_from(path: Path, config: dict, tensors: dict) -> Network:
+    network = network_from_config(config.get("network") if isinstance(config, dict) else None, str(path))
     expected = set()
     for i, layer in enumerate(network.layers):
         for name, target in layer.parameters().items():

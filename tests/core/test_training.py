@@ -157,3 +157,45 @@ def test_float32_training_stays_float32():
     net = classifier(dtype="float32")
     net.fit(X, y, epochs=2, batch_size=8, optimizer="adam", seed=0)
     assert all(layer.W.dtype == np.float32 and layer.a.dtype == np.float32 for layer in net.layers)
+
+
+def resumable_run(**options):
+    """A small run with everything that carries state: momentum, a schedule, plateau, early stopping."""
+    X, y = blobs(90, seed=3)
+    net = classifier(seed=5)
+    settings = dict(epochs=6, batch_size=16, optimizer="momentum", lr=0.05, seed=11, validation_split=0.2,
+                    schedule={"name": "exponential", "gamma": 0.9}, reduce_lr_on_plateau={"patience": 1},
+                    early_stopping=True, patience=4)
+    settings.update(options)
+    return net, X, y, settings
+
+
+def test_resuming_from_any_epoch_checkpoint_gives_identical_weights():
+    net, X, y, settings = resumable_run()
+    states = []
+    history = net.fit(X, y, checkpoint=states.append, **settings)
+    assert [s.epoch for s in states] == list(range(1, len(history) + 1))
+    for saved in states[:-1]:
+        twin, *_ = resumable_run()
+        resumed = twin.fit(X, y, resume=saved, **settings)
+        assert all(np.array_equal(a.W, b.W) and np.array_equal(a.b, b.b) for a, b in zip(net.layers, twin.layers))
+        assert resumed["loss"] == history["loss"]
+
+
+@pytest.mark.parametrize("stop_after", [1, 4, 5, 13])
+def test_stopping_mid_epoch_and_resuming_gives_identical_weights(stop_after):
+    net, X, y, settings = resumable_run()
+    net.fit(X, y, **settings)
+
+    twin, *_ = resumable_run()
+    calls = iter(range(10**6))
+    with pytest.raises(bp.TrainingInterrupted) as caught:
+        twin.fit(X, y, should_stop=lambda: next(calls) + 1 >= stop_after, **settings)
+    state = caught.value.state
+    # should_stop is asked after each of the 5 batches and at each epoch's end; after the
+    # last batch, the stop waits for the epoch's end.
+    epoch, call = divmod(stop_after - 1, 6)
+    assert (state.epoch, state.batch) == ((epoch, call + 1) if call < 4 else (epoch + 1, 0))
+    again, *_ = resumable_run(seed=11)
+    again.fit(X, y, resume=state, **settings)
+    assert all(np.array_equal(a.W, b.W) for a, b in zip(net.layers, again.layers))

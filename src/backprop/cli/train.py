@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
 from rich.table import Table
 
 from .. import __version__
-from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, TrainingInterrupted
 from ..data import DATASETS, PREPROCESSORS, load_csv, load_dataset, load_npz, split_dataset
 from ..model import Model
 from . import CLIError
@@ -94,6 +96,12 @@ def add_parser(sub) -> None:
     out.add_argument("--plots", type=Path, metavar="DIR", help="write history.json and PNG plots here")
     out.add_argument("--json", action="store_true", help="print one JSON object: final metrics and history")
     out.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    out.add_argument("--checkpoint", type=Path, metavar="DIR",
+                     help="save the whole training state here after every epoch (or every N) and at the end")
+    out.add_argument("--checkpoint-every", type=int, metavar="N", help="checkpoint every N epochs (default 1)")
+    out.add_argument("--resume", type=Path, metavar="DIR",
+                     help="go on from the checkpoint in DIR with its data and options (--epochs may extend it); "
+                          "the result is the same, bit for bit, as a run never interrupted")
     p.set_defaults(run=run)
 
 
@@ -113,27 +121,33 @@ def resolve_options(args) -> dict:
     return options
 
 
-def load_training_data(args, options: dict):
-    """The training and validation sets (validation may be None)."""
-    sources = [s for s in (args.dataset, args.csv, args.npz) if s is not None]
-    if len(sources) > 1:
+def data_source(args, options: dict) -> dict:
+    """Where the data comes from, as plain data (kept in checkpoints and model files)."""
+    given = [name for name in ("dataset", "csv", "npz") if getattr(args, name) is not None]
+    if len(given) > 1:
         raise CLIError("give one of --dataset, --csv and --npz")
+    if args.csv is not None and args.target is None:
+        raise CLIError("--csv needs --target COLUMN, the column to predict")
+    return {"dataset": options["dataset"], "csv": None if args.csv is None else str(args.csv),
+            "npz": None if args.npz is None else str(args.npz), "target": args.target}
+
+
+def load_training_data(source: dict, options: dict, data_dir):
+    """The training and validation sets (validation may be None)."""
     fraction, seed = options["validation_split"], options["seed"]
     if not 0 <= fraction < 1:
         raise CLIError(f"--validation-split must be in [0, 1); got {fraction}")
-    if args.csv is not None:
-        if args.target is None:
-            raise CLIError("--csv needs --target COLUMN, the column to predict")
-        data = load_csv(args.csv, _column(args.target))
-    elif args.npz is not None:
-        data = load_npz(args.npz)
+    if source["csv"] is not None:
+        data = load_csv(Path(source["csv"]), _column(source["target"]))
+    elif source["npz"] is not None:
+        data = load_npz(Path(source["npz"]))
     else:
-        name = options["dataset"]
+        name = source["dataset"]
         if name == "mnist":
-            return (load_dataset(name, split="train", data_dir=args.data_dir, n_samples=options["n_samples"],
+            return (load_dataset(name, split="train", data_dir=data_dir, n_samples=options["n_samples"],
                                  seed=seed),
-                    load_dataset(name, split="validation", data_dir=args.data_dir))
-        data = load_dataset(name, seed=seed, data_dir=args.data_dir)
+                    load_dataset(name, split="validation", data_dir=data_dir))
+        data = load_dataset(name, seed=seed, data_dir=data_dir)
     if fraction == 0:
         train, validation = data, None
     else:
@@ -157,25 +171,78 @@ def _column(target: str):
     return int(target) if target.isdigit() else target
 
 
-def run(args) -> int:
-    options = resolve_options(args)
+def _check_options(options: dict) -> None:
     for key in ("epochs", "batch_size"):
         if options[key] < 1:
             raise CLIError(f"--{key.replace('_', '-')} must be a positive integer; got {options[key]}")
     if options["lr"] is not None and not options["lr"] > 0:
         raise CLIError(f"--lr must be positive; got {options['lr']}")
+
+
+class StopOnSignal:
+    """SIGINT and SIGTERM ask training to stop after the current batch; a second one stops at once."""
+
+    def __init__(self):
+        self.signal = None
+        self.previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+
+def run(args) -> int:
+    # From here on, SIGINT and SIGTERM ask for a clean stop: a signal that arrives while the
+    # data loads stops training after its first batch, with a checkpoint like any other.
+    with StopOnSignal() as stop:
+        return _train(args, stop)
+
+
+def _train(args, stop: StopOnSignal) -> int:
+    if args.resume is not None:
+        state, model, saved = load_checkpoint(args.resume)
+        options, source = saved["training"], saved["source"]
+        if args.epochs is not None:
+            options["epochs"] = args.epochs
+    else:
+        state = None
+        options = resolve_options(args)
+        source = data_source(args, options)
+    _check_options(options)
     if args.out is not None and not (args.out.parent.is_dir() or str(args.out.parent) == ""):
         raise CLIError(f"cannot write the model to {args.out}: folder {args.out.parent} does not exist")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise CLIError(f"--checkpoint-every must be a positive integer; got {args.checkpoint_every}")
 
-    train, validation = load_training_data(args, options)
-    model = Model.build(
-        train.n_features, options["hidden"], task=train.task,
-        classes=None if train.classes is None else list(train.classes),
-        n_targets=1 if train.y.ndim == 1 else train.y.shape[1],
-        activation=options["activation"], output_activation=options["output_activation"],
-        loss=options["loss"], bias=options["bias"], seed=options["seed"], dtype=options["dtype"],
-        init=options["init"], preprocessing=options["preprocess"],
-    )
+    train, validation = load_training_data(source, options, args.data_dir)
+    if state is None:
+        model = Model.build(
+            train.n_features, options["hidden"], task=train.task,
+            classes=None if train.classes is None else list(train.classes),
+            n_targets=1 if train.y.ndim == 1 else train.y.shape[1],
+            activation=options["activation"], output_activation=options["output_activation"],
+            loss=options["loss"], bias=options["bias"], seed=options["seed"], dtype=options["dtype"],
+            init=options["init"], preprocessing=options["preprocess"],
+        )
+        # The scaler is fitted here, before training, so that checkpoints carry it.
+        model.fit_preprocessing(train.X, train.y)
+    checkpoint_dir = args.checkpoint or args.resume
+    keep = {"training": options, "source": source}
+    save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
+
     optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else None
     show = not (args.quiet or args.json)
     progress = TrainingProgress(stderr) if show else None
@@ -189,7 +256,18 @@ def run(args) -> int:
             weight_decay=options["weight_decay"], clip_norm=options["clip_norm"],
             optimizer_options=optimizer_options, early_stopping=options["early_stopping"],
             patience=options["patience"], callbacks=[progress] if progress else [],
+            checkpoint=save, checkpoint_every=args.checkpoint_every or 1, resume=state, should_stop=stop,
         )
+    except TrainingInterrupted as interrupted:
+        if progress is not None:
+            progress.close()
+        folder = checkpoint_dir or _default_checkpoint_dir(args)
+        if save is None:
+            save_checkpoint(folder, interrupted.state, model, keep)
+        name = signal.Signals(stop.signal).name
+        stderr.print(f"backprop train: stopped by {name} ({interrupted}); checkpoint written to {folder}. "
+                     f"Resume with: backprop train --resume {folder}", soft_wrap=True)
+        return 128 + stop.signal
     finally:
         if progress is not None:
             progress.close()
@@ -201,12 +279,12 @@ def run(args) -> int:
         scores = model.evaluate(validation.X, validation.y)
         if model.task == "classification":
             result["confusion_matrix"] = {"labels": scores["classes"], "matrix": scores["confusion_matrix"]}
-    data_name = options["dataset"] or str(args.csv or args.npz)
+    data_name = source["dataset"] or source["csv"] or source["npz"]
     model.metadata.update({
         "backprop_version": __version__,
-        "training": {**{k: v for k, v in options.items()}, "dataset": data_name,
-                     "target": args.target, "recipe": args.recipe,
-                     "epochs_run": len(history), "seconds": round(seconds, 3)},
+        "training": {**options, "dataset": data_name, "target": source["target"],
+                     "recipe": getattr(args, "recipe", None), "epochs_run": len(history),
+                     "seconds": round(seconds, 3)},
         "final": final,
     })
 
@@ -217,6 +295,8 @@ def run(args) -> int:
     if args.plots is not None:
         written["plots"] = [str(p) for p in _write_plots(args.plots, result, model, validation or train)]
         written["history"] = str(args.plots / "history.json")
+    if checkpoint_dir:
+        written["checkpoint"] = str(checkpoint_dir)
 
     if args.json:
         print_json({**final, "dataset": data_name, "task": model.task, "sizes": model.network.sizes,
@@ -225,6 +305,13 @@ def run(args) -> int:
     elif not args.quiet:
         _summary(model, history, final, seconds, data_name, train, validation, written)
     return 0
+
+
+def _default_checkpoint_dir(args) -> Path:
+    """Where an interrupted run without --checkpoint saves its state."""
+    if args.out is not None:
+        return args.out.with_name(args.out.stem + ".checkpoint")
+    return Path("backprop-checkpoint")
 
 
 def _write_plots(folder: Path, history: dict, model: Model, data) -> list[Path]:

@@ -8,7 +8,7 @@ from .initializers import INITIALIZERS, get_initializer
 from .layers import Layer
 from .losses import FUSED_OUTPUTS, LOSSES, Loss, get_loss
 from .network import Network
-from .training import Callback, History, NonFiniteError
+from .training import Callback, History, NonFiniteError, TrainingInterrupted, TrainingState
 from .optimizers import (
     OPTIMIZERS, SCHEDULES, Adam, AdamW, CosineLR, ConstantLR, ExponentialLR, Momentum, Nesterov,
     Optimizer, RMSprop, SGD, Schedule, StepLR, clip_by_global_norm, get_optimizer, get_schedule,
@@ -16,7 +16,7 @@ from .optimizers import (
 
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "INITIALIZERS", "get_initializer", "Layer",
-    "FUSED_OUTPUTS", "LOSSES", "Loss", "get_loss", "Network", "Callback", "History", "NonFiniteError", "OPTIMIZERS", "SCHEDULES", "Adam",
+    "FUSED_OUTPUTS", "LOSSES", "Loss", "get_loss", "Network", "Callback", "History", "NonFiniteError", "TrainingInterrupted", "TrainingState", "OPTIMIZERS", "SCHEDULES", "Adam",
     "AdamW", "CosineLR", "ConstantLR", "ExponentialLR", "Momentum", "Nesterov", "Optimizer",
     "RMSprop", "SGD", "Schedule", "StepLR", "clip_by_global_norm", "get_optimizer", "get_schedule",
 ]

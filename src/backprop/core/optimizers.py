@@ -146,7 +146,7 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """The state as plain data: ``{"t": steps, "lr": rate, "arrays": {"0.W.m": ...}}``."""
-        arrays = {f"{key}.{slot}": arr for key, slots in self.state.items() for slot, arr in slots.items()
+        arrays = {f"{key}.{slot}": arr.copy() for key, slots in self.state.items() for slot, arr in slots.items()
                   if not slot.startswith("_")}
         return {"name": self.name, "t": self.t, "lr": self.lr, "arrays": arrays}
 

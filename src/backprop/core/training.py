@@ -25,7 +25,7 @@ from .metrics import accuracy, is_one_hot, mean_absolute_error, r2_score
 from .optimizers import Optimizer, get_optimizer, get_schedule
 from .validation import check_positive_int, check_rng
 
-__all__ = ["fit", "History", "Callback", "NonFiniteError", "TASKS"]
+__all__ = ["fit", "History", "Callback", "NonFiniteError", "TrainingInterrupted", "TrainingState", "TASKS"]
 
 TASKS = ("classification", "regression")
 
@@ -46,6 +46,55 @@ class NonFiniteError(ValueError):
     def __init__(self, message, *, epoch, batch, layer, history):
         super().__init__(message)
         self.epoch, self.batch, self.layer, self.history = epoch, batch, layer, history
+
+
+@dataclass
+class TrainingState:
+    """Everything :func:`fit` needs to go on exactly where it stopped, as plain data.
+
+    A run resumed from it ends with the same weights, bit for bit, as a run
+    that was never interrupted (same data, options and seed).
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs finished.
+    batch : int
+        Batches finished of the next epoch (0 at an epoch boundary).
+    weights : list of dict
+        The network's parameters.
+    optimizer : dict
+        :meth:`Optimizer.state_dict`.
+    rng : dict
+        The shuffling generator's ``bit_generator.state``.
+    history : dict
+        :meth:`History.to_dict` of the finished epochs.
+    order, outputs : ndarray or None
+        The unfinished epoch's sample order and its batches' outputs so far.
+    loss_sum : float
+        Its summed batch losses so far.
+    best : dict
+        Early-stopping and plateau bookkeeping; ``best_weights`` may be None.
+    """
+
+    epoch: int
+    batch: int
+    weights: list
+    optimizer: dict
+    rng: dict
+    history: dict
+    order: np.ndarray | None = None
+    outputs: np.ndarray | None = None
+    loss_sum: float = 0.0
+    best: dict = field(default_factory=dict)
+
+
+class TrainingInterrupted(Exception):
+    """Training was asked to stop (``should_stop``); ``state`` resumes it, ``history`` has the finished epochs."""
+
+    def __init__(self, message, *, state: TrainingState, history: "History"):
+        super().__init__(message)
+        self.state, self.history = state, history
 
 
 @dataclass
@@ -178,7 +227,9 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         schedule=None, weight_decay: float = 0.0, clip_norm: float | None = None,
         optimizer_options: dict | None = None, early_stopping: bool = False, patience: int = 10,
         min_delta: float = 0.0, restore_best_weights: bool = True, reduce_lr_on_plateau=None,
-        callbacks: Iterable = (), task: str | None = None) -> History:
+        callbacks: Iterable = (), task: str | None = None, checkpoint: Callable | None = None,
+        checkpoint_every: int = 1, resume: TrainingState | None = None,
+        should_stop: Callable[[], bool] | None = None) -> History:
     """Train ``net`` by mini-batch gradient descent; return the history.
 
     Parameters
@@ -225,6 +276,18 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         returning True stops training.
     task : {"classification", "regression"}, optional
         Which metrics to record; inferred from the loss and targets if omitted.
+    checkpoint : callable, optional
+        Called as ``checkpoint(state)`` with a :class:`TrainingState` every
+        ``checkpoint_every`` epochs, after the last epoch, and when
+        ``should_stop`` stops the run. Saving it is the caller's business
+        (:mod:`backprop.checkpoint` writes it to a folder).
+    checkpoint_every : int, default 1
+    resume : TrainingState, optional
+        Go on from this state instead of starting afresh. Give the same data
+        and options as the run that made it.
+    should_stop : callable, optional
+        Asked after every batch; when it returns True, training stops after
+        that batch, checkpoints, and raises :class:`TrainingInterrupted`.
 
     Returns
     -------
@@ -235,11 +298,14 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     NonFiniteError
         At the first NaN or infinity in a batch's loss or gradients; the
         weights are left as they were before that batch.
+    TrainingInterrupted
+        When ``should_stop`` asked for it.
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     validation_split = _check_fraction(validation_split, "validation_split")
     patience = _check_non_negative_int(patience, "patience")
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     rng = check_rng(seed)
 
     X = net.check_X(X)
@@ -282,25 +348,47 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     n_batches = math.ceil(n / batch_size)
     history = History(task=task)
     monitor = "val_loss" if X_val is not None else "loss"
-    best_loss, best_weights, since_best = math.inf, None, 0
-    plateau_factor, since_plateau_best, plateau_best = 1.0, 0, math.inf
+    best = {"loss": math.inf, "since": 0, "weights": None,
+            "plateau_factor": 1.0, "plateau_loss": math.inf, "plateau_since": 0}
     params = net.parameters()
     outputs = np.empty_like(Y)  # each batch's outputs, for the epoch's training metrics
     # Each batch is gathered into these, so shuffling never copies the whole data set.
     X_batch_buffer = np.empty((min(batch_size, n), X.shape[1]), dtype=X.dtype)
     Y_batch_buffer = np.empty((min(batch_size, n), Y.shape[1]), dtype=Y.dtype)
+    first_epoch, first_batch, order, loss_sum = 1, 0, None, 0.0
+    if resume is not None:
+        net.set_weights(resume.weights)
+        opt.load_state_dict(resume.optimizer)
+        rng.bit_generator.state = resume.rng
+        history = History.from_dict(resume.history)
+        history.stop_reason = None
+        best.update(resume.best)
+        first_epoch, first_batch = resume.epoch + 1, resume.batch
+        if first_batch:
+            order, loss_sum = np.asarray(resume.order), resume.loss_sum
+            outputs[...] = resume.outputs
+
+    def state(epoch_done: int, batch_done: int) -> TrainingState:
+        mid_epoch = batch_done > 0
+        return TrainingState(
+            epoch=epoch_done, batch=batch_done, weights=net.get_weights(), optimizer=opt.state_dict(),
+            rng=rng.bit_generator.state, history=history.to_dict(),
+            order=order.copy() if mid_epoch else None, outputs=outputs.copy() if mid_epoch else None,
+            loss_sum=loss_sum if mid_epoch else 0.0,
+            best={**best, "weights": best["weights"]})
 
     for hook in hooks:
         hook.on_train_begin({"epochs": epochs, "n_batches": n_batches, "n_samples": n,
-                             "batch_size": batch_size})
-    for epoch in range(1, epochs + 1):
+                             "batch_size": batch_size, "initial_epoch": first_epoch - 1})
+    for epoch in range(first_epoch, epochs + 1):
         started = time.perf_counter()
-        opt.lr = max(lr_schedule(opt.base_lr, epoch - 1) * plateau_factor, plateau["min_lr"])
+        opt.lr = max(lr_schedule(opt.base_lr, epoch - 1) * best["plateau_factor"], plateau["min_lr"])
         for hook in hooks:
             hook.on_epoch_begin(epoch)
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        loss_sum = 0.0
-        for batch in range(n_batches):
+        if epoch > first_epoch or not first_batch:
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            loss_sum = 0.0
+        for batch in range(first_batch if epoch == first_epoch else 0, n_batches):
             part = slice(batch * batch_size, (batch + 1) * batch_size)
             rows = order[part]
             X_batch = np.take(X, rows, axis=0, out=X_batch_buffer[:len(rows)])
@@ -314,6 +402,12 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
             loss_sum += batch_loss * len(rows)
             for hook in hooks:
                 hook.on_batch_end(epoch, batch + 1, loss_sum / min(n, (batch + 1) * batch_size))
+            if should_stop is not None and should_stop() and batch + 1 < n_batches:
+                saved = state(epoch - 1, batch + 1)
+                if checkpoint is not None:
+                    checkpoint(saved)
+                history.stop_reason = f"interrupted in epoch {epoch} after batch {batch + 1}"
+                raise TrainingInterrupted(history.stop_reason, state=saved, history=history)
 
         record = {"epoch": epoch, "loss": loss_sum / n,
                   **_task_metrics(outputs, Y[order], task, "")}
@@ -329,35 +423,43 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
             raise NonFiniteError(
                 f"{monitor} is not finite at the end of epoch {epoch}; try a smaller learning rate "
                 f"(lr={opt.lr:g})", epoch=epoch, batch=n_batches, layer=None, history=history)
-        if current < best_loss - min_delta:
-            best_loss, since_best, history.best_epoch = current, 0, epoch
+        if current < best["loss"] - min_delta:
+            best.update(loss=current, since=0)
+            history.best_epoch = epoch
             if early_stopping and restore_best_weights:
-                best_weights = net.get_weights()
+                best["weights"] = net.get_weights()
         else:
-            since_best += 1
+            best["since"] += 1
         if plateau["enabled"]:
-            if current < plateau_best - min_delta:
-                plateau_best, since_plateau_best = current, 0
+            if current < best["plateau_loss"] - min_delta:
+                best.update(plateau_loss=current, plateau_since=0)
             else:
-                since_plateau_best += 1
-                if since_plateau_best > plateau["patience"]:
-                    plateau_factor *= plateau["factor"]
-                    since_plateau_best = 0
+                best["plateau_since"] += 1
+                if best["plateau_since"] > plateau["patience"]:
+                    best.update(plateau_factor=best["plateau_factor"] * plateau["factor"], plateau_since=0)
 
         stop = False
         for hook in hooks:
             stop = bool(hook.on_epoch_end(epoch, record)) or stop
-        if early_stopping and since_best > 0 and since_best >= patience:
+        if early_stopping and best["since"] > 0 and best["since"] >= patience:
             history.stopped_early = True
             history.stop_reason = (f"{monitor} did not improve by more than {min_delta:g} "
                                    f"for {patience} epochs after epoch {history.best_epoch}")
-            break
-        if stop:
+        elif stop:
             history.stop_reason = f"a callback asked to stop after epoch {epoch}"
+        finished = history.stop_reason is not None or epoch == epochs
+        interrupted = not finished and should_stop is not None and should_stop()
+        if checkpoint is not None and (finished or interrupted or epoch % checkpoint_every == 0):
+            checkpoint(state(epoch, 0))
+        if interrupted:
+            saved = state(epoch, 0)
+            history.stop_reason = f"interrupted after epoch {epoch}"
+            raise TrainingInterrupted(history.stop_reason, state=saved, history=history)
+        if history.stop_reason is not None:
             break
 
-    if history.stopped_early and best_weights is not None:
-        net.set_weights(best_weights)
+    if history.stopped_early and best["weights"] is not None:
+        net.set_weights(best["weights"])
     for hook in hooks:
         hook.on_train_end(history)
     return history
