@@ -1,7 +1,8 @@
 """The ``backprop`` command line: one module per command, each with ``add_parser`` and ``run``.
 
 Exit codes: 0 success; 2 bad usage or bad input (one line on stderr, no
-traceback); 1 an unexpected failure (a traceback only with ``--debug``).
+traceback), including sizes too large for the memory; 1 an unexpected failure
+(a traceback only with ``--debug``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from .. import __version__
 
 # Each name is a module of this package that defines add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("train", "evaluate", "predict", "info", "datasets", "plot", "explain", "gradcheck")
+COMMANDS = ("train", "evaluate", "predict", "info", "datasets", "plot", "explain", "gradcheck", "export")
 
 
 class CLIError(Exception):
@@ -52,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
             message = f"{message}: {exc.filename}"
         print(f"backprop {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        if args.debug:
+            raise
+        # Sizes asked for on the command line (layers, samples, batches) that cannot fit.
+        print(f"backprop {args.command}: error: not enough memory ({exc or 'MemoryError'}); "
+              "ask for smaller layers, fewer samples or a smaller batch", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"backprop {args.command}: interrupted", file=sys.stderr)

@@ -1,0 +1,47 @@
+"""``backprop export``: a model file as an ONNX graph, preprocessing included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..modelfile import load
+from . import CLIError
+from .common import print_json, stdout
+
+FORMATS = ("onnx",)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "export", help="write a model as an ONNX graph",
+        description="Write MODEL as an ONNX graph with its preprocessing: input X (the raw features, "
+                    "shape N x n_features, in the model's dtype), output Y (the class probabilities of "
+                    "a classifier, the predicted values of a regressor).",
+    )
+    p.add_argument("model", type=Path, metavar="MODEL", help="a model file from backprop train")
+    p.add_argument("out", type=Path, metavar="OUT.onnx", help="the file to write")
+    p.add_argument("--format", choices=FORMATS, default="onnx", help="the output format (default onnx)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    if not (str(args.out.parent) == "" or args.out.parent.is_dir()):
+        raise CLIError(f"cannot write {args.out}: folder {args.out.parent} does not exist")
+    model = load(args.model)
+    try:
+        from ..onnx_export import export_onnx
+        import onnx  # noqa: F401
+    except ImportError:
+        raise CLIError("ONNX export needs the onnx package: pip install 'backprop[onnx]'") from None
+    path = export_onnx(model, args.out)
+    net = model.network
+    result = {"file": str(path), "format": args.format, "input": "X", "output": "Y",
+              "dtype": net.dtype.name, "n_features": net.sizes[0],
+              "n_outputs": net.sizes[-1], "bytes": path.stat().st_size}
+    if args.json:
+        print_json(result)
+    else:
+        stdout.print(f"wrote {path}: ONNX, input X ({net.dtype.name}, N x {net.sizes[0]}), "
+                     f"output Y (N x {net.sizes[-1]})")
+    return 0

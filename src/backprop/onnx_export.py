@@ -1,0 +1,333 @@
+"""ONNX export: a trained network and its preprocessing as one ONNX graph.
+
+The graph takes the raw features and returns what the Python object returns:
+
+========================  =====================================================
+input ``X``               shape ``(N, n_features)``, the model's dtype
+                          (float32 or float64)
+preprocessing             a :class:`~backprop.Model`'s scaler as ``Sub`` and
+                          ``Div``; a ``Pipeline``'s ``StandardScaler``
+                          (``Sub``, ``Div``) or ``MinMaxScaler`` (``Mul``,
+                          ``Add``); in float64 (a float32 graph casts before
+                          and after), as ``Model.transform`` does
+each layer ``l``          ``Gemm(A, W, b, transB=1)`` = ``A W^T + b``, the
+                          article's ``z = sum_k w_jk a_k + b_j`` with ``W``
+                          stored as the network holds it; then the activation
+output ``Y``              shape ``(N, n_outputs)``: ``predict_proba`` of a
+                          classifier, ``predict`` of a regressor (a 1-D
+                          ``predict`` is ``Y[:, 0]``)
+========================  =====================================================
+
+For a regressor :class:`~backprop.Model` the output is un-scaled back to the
+targets' units (``Mul`` and ``Add``, in float64 like ``Model.decode``). For an
+:class:`~backprop.sklearn.MLPClassifier` the output activations become class
+probabilities as ``predict_proba`` makes them: one sigmoid node ``p`` gives
+``[1 - p, p]``, several are divided by their sum (as
+``Softmax(-Softplus(-z))``). The task, the class labels and the estimator's
+name are stored as JSON in the model's ``metadata_props``.
+
+Activations are ONNX operators: ``Sigmoid``, ``Tanh``, ``Relu``,
+``LeakyRelu``, ``Elu``, ``Softplus``, ``Softmax`` (``axis=-1``), ``Identity``,
+and GELU as ``z * (1 + Erf(z / sqrt 2)) / 2``. onnxruntime has no float64
+kernels for ``Elu``, ``Softplus`` and ``Erf``, so a float64 graph writes them
+with operators that have: ``Elu`` and ``Softplus`` from ``Exp``, ``Log``,
+``Min``, ``Max`` and ``Where``, and ``erf`` as a Chebyshev series of degree 40
+on ``[0, 6]`` (``erf`` is odd and rounds to 1 beyond 6), accurate to about
+2e-14. ``LeakyRelu``'s slope is a float32 attribute, so a float64 graph
+multiplies by a float64 constant under ``Where`` instead.
+
+The graph uses opset 17 and passes :func:`onnx.checker.check_model` with
+``full_check=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .core.activations import Softplus
+from .core.network import Network
+from .model import Model
+from .modelfile import write_atomic
+
+__all__ = ["to_onnx", "export_onnx", "OPSET", "INPUT_NAME", "OUTPUT_NAME"]
+
+OPSET = 17
+INPUT_NAME = "X"
+OUTPUT_NAME = "Y"
+
+_ERF_RANGE = 6.0  # erf(x) = 1 to within 2e-17 for x >= 6
+_ERF_DEGREE = 40
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ImportError("ONNX export needs the onnx package: pip install 'backprop[onnx]'") from None
+    return onnx
+
+
+class _GraphBuilder:
+    """Collects nodes and constants; each method adds one operator and returns its output's name."""
+
+    def __init__(self, dtype: np.dtype):
+        self.onnx = _onnx()
+        self.dtype = np.dtype(dtype)
+        self.nodes = []
+        self.initializers = []
+        self._count = 0
+
+    def _name(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def const(self, value, stem: str = "c", dtype=None) -> str:
+        """A constant in the graph's dtype (or ``dtype``)."""
+        name = self._name(stem)
+        array = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def cast(self, x: str, dtype) -> str:
+        return self.op("Cast", x, to=self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+
+    def widen(self, x: str) -> str:
+        """``x`` in float64 (a Cast in a float32 graph)."""
+        return x if self.dtype == np.float64 else self.cast(x, np.float64)
+
+    def narrow(self, x: str) -> str:
+        """A float64 ``x`` back in the graph's dtype."""
+        return x if self.dtype == np.float64 else self.cast(x, self.dtype)
+
+    def ints(self, values, stem: str = "axes") -> str:
+        """A constant vector of int64 (axes, shapes)."""
+        name = self._name(stem)
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(values, dtype=np.int64), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, stem: str | None = None, **attributes) -> str:
+        output = self._name(stem or op_type.lower())
+        self.nodes.append(self.onnx.helper.make_node(op_type, list(inputs), [output], **attributes))
+        return output
+
+    def model(self, input_name: str, output: str, n_in: int, n_out: int, metadata: dict, doc: str):
+        onnx = self.onnx
+        elem = onnx.helper.np_dtype_to_tensor_dtype(self.dtype)
+        # The last node writes the graph's output name.
+        self.nodes.append(onnx.helper.make_node("Identity", [output], [OUTPUT_NAME]))
+        graph = onnx.helper.make_graph(
+            self.nodes, "backprop",
+            [onnx.helper.make_tensor_value_info(input_name, elem, ["N", n_in])],
+            [onnx.helper.make_tensor_value_info(OUTPUT_NAME, elem, ["N", n_out])],
+            initializer=self.initializers, doc_string=doc)
+        model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", OPSET)],
+                                       producer_name="backprop", producer_version=__version__)
+        onnx.helper.set_model_props(model, {k: json.dumps(v) for k, v in metadata.items()})
+        onnx.checker.check_model(model, full_check=True)
+        return model
+
+
+# -- activations ------------------------------------------------------------------
+
+
+def _activation(g: _GraphBuilder, activation, z: str) -> str:
+    """Add ``a = g(z)`` for one of the engine's activations."""
+    name = activation.name
+    # onnxruntime has float32 kernels for every operator; float64 ones lack Elu, Softplus and Erf.
+    native = g.dtype == np.float32
+    if name == "identity":
+        return g.op("Identity", z)
+    if name == "sigmoid":
+        return g.op("Sigmoid", z)
+    if name == "tanh":
+        return g.op("Tanh", z)
+    if name == "relu":
+        return g.op("Relu", z)
+    if name == "leaky_relu":
+        if native:
+            return g.op("LeakyRelu", z, alpha=float(activation.negative_slope))
+        # The operator's alpha is a float32 attribute; a float64 graph keeps the slope in float64.
+        negative = g.op("Mul", z, g.const(activation.negative_slope))
+        return g.op("Where", g.op("Greater", z, g.const(0.0)), z, negative, stem="leaky_relu")
+    if name == "softmax":
+        return g.op("Softmax", z, axis=-1)
+    if name == "elu":
+        if native:
+            return g.op("Elu", z, alpha=float(activation.alpha))
+        # alpha (e^min(z, 0) - 1) where z <= 0, else z
+        negative = g.op("Mul", g.const(activation.alpha),
+                        g.op("Sub", g.op("Exp", g.op("Min", z, g.const(0.0))), g.const(1.0)))
+        return g.op("Where", g.op("Greater", z, g.const(0.0)), z, negative, stem="elu")
+    if name == "softplus":
+        if native:
+            return g.op("Softplus", z)
+        # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): no exponential overflows
+        tail = g.op("Log", g.op("Add", g.const(1.0), g.op("Exp", g.op("Neg", g.op("Abs", z)))))
+        return g.op("Add", g.op("Max", z, g.const(0.0)), tail, stem="softplus")
+    if name == "gelu":
+        # z Phi(z) = z (1 + erf(z / sqrt 2)) / 2
+        e = _erf(g, g.op("Mul", z, g.const(math.sqrt(0.5))), native=native)
+        return g.op("Mul", g.op("Mul", z, g.const(0.5)), g.op("Add", g.const(1.0), e), stem="gelu")
+    raise ValueError(f"ONNX export does not know the activation {name!r}; it knows identity, sigmoid, "
+                     "tanh, relu, leaky_relu, elu, softplus, gelu and softmax")
+
+
+def _erf(g: _GraphBuilder, x: str, native: bool) -> str:
+    """``erf(x)``: the ``Erf`` operator, or (float64) a Chebyshev series evaluated by Clenshaw's recurrence.
+
+    ``erf(x) = sign(x) P(|x|)`` for ``|x| < 6`` and ``sign(x)`` beyond, with
+    ``P(t) = sum_k c_k T_k(u)``, ``u = t/3 - 1``. The coefficients interpolate
+    :func:`math.erf` at the Chebyshev points of ``[0, 6]``; ``P`` is within
+    2e-14 of ``erf`` there.
+    """
+    if native:
+        return g.op("Erf", x)
+    half = _ERF_RANGE / 2
+    coefficients = np.polynomial.chebyshev.chebinterpolate(
+        np.vectorize(lambda u: math.erf(half * (u + 1.0))), _ERF_DEGREE)
+    magnitude = g.op("Abs", x)
+    t = g.op("Min", magnitude, g.const(_ERF_RANGE))  # keeps u in [-1, 1] for any x
+    u = g.op("Sub", g.op("Div", t, g.const(half)), g.const(1.0))
+    two_u = g.op("Mul", u, g.const(2.0))
+    # Clenshaw: b_k = c_k + 2u b_{k+1} - b_{k+2}; P = c_0 + u b_1 - b_2.
+    b1, b2 = g.const(coefficients[-1]), g.const(0.0)
+    for c in coefficients[-2:0:-1]:
+        b1, b2 = g.op("Add", g.op("Sub", g.op("Mul", two_u, b1), b2), g.const(c)), b1
+    p = g.op("Add", g.op("Sub", g.op("Mul", u, b1), b2), g.const(coefficients[0]))
+    # Beyond 6, erf is 1 in float64 (as math.erf rounds it), which keeps gelu(z) exactly 0 for z << 0.
+    p = g.op("Where", g.op("Less", magnitude, g.const(_ERF_RANGE)), p, g.const(1.0))
+    return g.op("Mul", g.op("Sign", x), p, stem="erf")
+
+
+# -- what each kind of object contributes ----------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """What goes into the graph: the network and the elementwise steps before and after it.
+
+    ``before`` and ``after`` are ``(operator, constant)`` pairs such as
+    ``("Sub", shift)``, computed in float64.
+    """
+
+    network: Network
+    metadata: dict
+    before: list = field(default_factory=list)
+    after: list = field(default_factory=list)
+    proba: str | None = None  # an MLPClassifier's output activation, for its predict_proba step
+
+
+def _plan(obj) -> _Plan:
+    """The plan for a Model, a Network, an estimator, or a Pipeline of scalers and an estimator."""
+    if isinstance(obj, Network):
+        obj = Model(obj, task="regression")
+    if isinstance(obj, Model):
+        plan = _Plan(obj.network, {"task": obj.task})
+        pre = obj.preprocessor
+        if pre is not None and pre.kind != "none":
+            if pre.shift_ is None:
+                raise ValueError(f"the model's {pre.kind} preprocessing is not fitted; fit the model first")
+            plan.before = [("Sub", pre.shift_), ("Div", pre.scale_)]
+        if obj.task == "classification":
+            plan.metadata["classes"] = list(obj.classes)
+        elif obj.target_scaling is not None:
+            plan.after = [("Mul", obj.target_scaling["scale"]), ("Add", obj.target_scaling["mean"])]
+        return plan
+
+    from sklearn.pipeline import Pipeline
+
+    from .sklearn import MLPClassifier, MLPRegressor
+
+    if isinstance(obj, Pipeline):
+        plan = _plan(obj.steps[-1][1])
+        plan.before = [step for name, scaler in obj.steps[:-1] for step in _scaler_steps(name, scaler)]
+        return plan
+    if isinstance(obj, (MLPClassifier, MLPRegressor)):
+        if not hasattr(obj, "network_"):
+            raise ValueError(f"this {type(obj).__name__} is not fitted yet; call fit before exporting it")
+        plan = _Plan(obj.network_, {"task": obj._task, "estimator": type(obj).__name__})
+        if isinstance(obj, MLPClassifier):
+            plan.proba = obj.out_activation_
+            plan.metadata["classes"] = obj.classes_.tolist()
+        return plan
+    raise TypeError(f"ONNX export takes a backprop Model, Network, MLPClassifier or MLPRegressor, or a "
+                    f"Pipeline ending in one; got {type(obj).__name__}")
+
+
+def _scaler_steps(name: str, scaler) -> list:
+    """A fitted scikit-learn StandardScaler or MinMaxScaler as the operators of its ``transform``."""
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    if scaler is None or scaler == "passthrough":
+        return []
+    if isinstance(scaler, StandardScaler) and hasattr(scaler, "n_features_in_"):
+        steps = [("Sub", scaler.mean_)] if scaler.with_mean else []  # X -= mean_; X /= scale_
+        return steps + ([("Div", scaler.scale_)] if scaler.with_std else [])
+    if isinstance(scaler, MinMaxScaler) and hasattr(scaler, "n_features_in_") and not scaler.clip:
+        return [("Mul", scaler.scale_), ("Add", scaler.min_)]  # X *= scale_; X += min_
+    raise TypeError(f"ONNX export takes pipelines of fitted StandardScaler or MinMaxScaler (clip=False) "
+                    f"steps before the estimator; step {name!r} is {scaler!r}")
+
+
+def to_onnx(obj):
+    """Build the ONNX graph of a model, an estimator or a bare network.
+
+    Parameters
+    ----------
+    obj : Model, Network, MLPClassifier, MLPRegressor or Pipeline
+        Fitted. A :class:`~backprop.Model` brings its preprocessing and
+        target scaling; an estimator its ``predict_proba`` step; a
+        scikit-learn ``Pipeline`` of ``StandardScaler`` or ``MinMaxScaler``
+        steps ending in an estimator brings the scalers too.
+
+    Returns
+    -------
+    onnx.ModelProto
+        Input ``"X"`` of shape ``(N, n_features)``, output ``"Y"`` of shape
+        ``(N, n_outputs)``, in the network's dtype; checked with
+        :func:`onnx.checker.check_model`.
+    """
+    plan = _plan(obj)
+    net = plan.network
+    g = _GraphBuilder(net.dtype)
+    a = INPUT_NAME
+    a = _elementwise(g, a, plan.before, "preprocessed")
+    for i, layer in enumerate(net.layers, start=1):
+        inputs = [a, g.const(layer.W, f"W{i}")] + ([g.const(layer.b, f"b{i}")] if layer.b is not None else [])
+        z = g.op("Gemm", *inputs, transB=1, stem=f"z{i}")
+        a = _activation(g, layer.activation, z)
+    n_out = net.sizes[-1]
+    if plan.proba == "sigmoid":
+        if n_out == 1:  # one sigmoid node is P(classes_[1])
+            a = g.op("Concat", g.op("Sub", g.const([[1.0]]), a), a, axis=1, stem="proba")
+            n_out = 2
+        else:  # a_j / sum_k a_k = softmax(log sigmoid(z)), with log sigmoid(z) = -softplus(-z)
+            log_a = g.op("Neg", _activation(g, Softplus(), g.op("Neg", z)))
+            a = g.op("Softmax", log_a, axis=-1, stem="proba")
+    a = _elementwise(g, a, plan.after, "unscaled")
+    doc = f"backprop {__version__}: {net!r}"
+    return g.model(INPUT_NAME, a, net.sizes[0], n_out, plan.metadata, doc)
+
+
+def _elementwise(g: _GraphBuilder, x: str, steps: list, stem: str) -> str:
+    """Apply ``(operator, constant)`` steps in float64, as Model.transform and Model.decode do."""
+    if not steps:
+        return x
+    x = g.widen(x)
+    for op_type, constant in steps:
+        x = g.op(op_type, x, g.const(constant, op_type.lower(), np.float64), stem=stem)
+    return g.narrow(x)
+
+
+def export_onnx(obj, path) -> Path:
+    """Write ``obj`` as an ONNX file at ``path`` (atomically); return the path.
+
+    See :func:`to_onnx` for what the graph holds.
+    """
+    return write_atomic(path, to_onnx(obj).SerializeToString())
