@@ -29,7 +29,7 @@ test: dev
 	$(PY) -m pytest -n 2 -q
 
 bench: dev
-	$(PY) benchmarks/bench_epoch.py
+	$(PY) benchmarks/bench_epoch.py --readme
 
 clean:
 	rm -rf $(VENV) plots digits.safetensors .pytest_cache .hypothesis
