@@ -34,7 +34,6 @@ import itertools
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -111,8 +110,18 @@ def child(impl: str, config: dict, data: Path, threads: int) -> dict:
     y = np.load(data / "y.npy")
     seconds = {"backprop": time_backprop, "pytorch": time_pytorch, "sklearn": time_sklearn,
                "floor": time_floor}[impl](X, y, config)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mb": peak, "baseline_rss_mb": baseline}
+    from threadpoolctl import threadpool_info
+
+    blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')})" for i in threadpool_info()
+            if i["user_api"] == "blas"]
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline, "blas": blas}
+
+
+def peak_rss_mb() -> float:
+    """This process's high-water mark of resident memory (VmHWM; ru_maxrss would include the parent's)."""
+    with open("/proc/self/status") as fh:
+        line = next(line for line in fh if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def output_activation(config: dict) -> str:
@@ -222,21 +231,19 @@ def measure(impl, config, data, threads) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def machine(threads: int) -> dict:
+def machine(threads: int, blas: str) -> dict:
     import numpy as np
-    from threadpoolctl import threadpool_info
 
     cpu = "unknown"
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')})" for i in threadpool_info()]
     import torch
     import sklearn
 
     return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "python": platform.python_version(),
-            "numpy": np.__version__, "blas": ", ".join(blas), "torch": torch.__version__,
+            "numpy": np.__version__, "blas": blas, "torch": torch.__version__,
             "sklearn": sklearn.__version__, "date": time.strftime("%Y-%m-%d")}
 
 
@@ -337,7 +344,8 @@ def main(argv=None) -> int:
                     results[label(config)].setdefault(impl, []).append(m)
                     print(f"[{r + 1}/{repeats}] {label(config):45s} {impl:9s} {m['seconds']:7.3f} s "
                           f"peak {m['peak_rss_mb']:6.0f} MB", flush=True)
-    info = machine(args.threads)
+    backprop_runs = [m for r in results.values() for m in r.get("backprop", [])]
+    info = machine(args.threads, ", ".join(backprop_runs[0]["blas"]) if backprop_runs else "unknown")
     rows = summarise(results, configs)
     table = markdown(rows, info, source, repeats)
     name = "quick" if args.quick else "full"
