@@ -24,7 +24,7 @@ from safetensors.numpy import save as st_save
 from . import __version__
 from .core.training import TrainingState
 from .model import Model
-from .modelfile import network_from_config, write_atomic
+from .modelfile import network_from_config, to_plain, write_atomic
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CHECKPOINT_FILE", "FORMAT"]
 
@@ -78,7 +78,7 @@ def save_checkpoint(folder, state: TrainingState, model: Model, options: dict) -
         "model": model.config(), "options": options, "backprop_version": __version__,
     }
     data = st_save(tensors, metadata={"format": FORMAT, "format_version": FORMAT_VERSION,
-                                      "checkpoint": json.dumps(meta, default=_plain)})
+                                      "checkpoint": json.dumps(meta, default=to_plain)})
     return write_atomic(folder / CHECKPOINT_FILE, data)
 
 
@@ -123,11 +123,3 @@ def load_checkpoint(folder) -> tuple[TrainingState, Model, dict]:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the checkpoint is incomplete or inconsistent ({exc})") from None
     return state, model, meta["options"]
-
-
-def _plain(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot store a {type(obj).__name__} in a checkpoint")

@@ -74,7 +74,7 @@ def save(model: Model | Network, path) -> Path:
         if layer.b is not None:
             tensors[f"layers.{i}.b"] = np.ascontiguousarray(layer.b)
     try:
-        text = json.dumps(config, allow_nan=False, default=_plain)
+        text = json.dumps(config, allow_nan=False, default=to_plain)
     except ValueError:
         where = _non_finite_key(config, "model")
         raise ValueError(f"cannot save the model to {path}: {where} is not a finite number, and a model "
@@ -346,9 +346,10 @@ def _network_from(path: Path, config: dict, tensors: dict) -> Network:
     return network
 
 
-def _plain(obj):
+def to_plain(obj):
+    """``json.dumps(..., default=to_plain)``: NumPy scalars and arrays as plain numbers and lists."""
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    raise TypeError(f"cannot store a {type(obj).__name__} in model metadata")
+    raise TypeError(f"cannot write a {type(obj).__name__} as JSON")

@@ -12,16 +12,8 @@ from backprop.core.activations import Activation, Sigmoid
 ARTICLE = ["--sizes", "3,3,2", "--activation", "sigmoid", "--loss", "sse", "--no-bias", "--seed", "3"]
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err):
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+from support import one_error_line
+from support import run_cli as run
 
 
 def article_net():

@@ -37,15 +37,7 @@ def float_list(text: str) -> list[float]:
 
 def print_json(obj) -> None:
     """Write one JSON object to stdout."""
-    json.dump(obj, sys.stdout, indent=2, default=_to_plain)
+    from ..modelfile import to_plain
+
+    json.dump(obj, sys.stdout, indent=2, default=to_plain)
     sys.stdout.write("\n")
-
-
-def _to_plain(obj):
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

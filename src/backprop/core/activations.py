@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from .named import Named
+
 __all__ = [
     "Activation",
     "Identity",
@@ -49,14 +51,12 @@ __all__ = [
 ]
 
 
-class Activation:
+class Activation(Named):
     """Base class: an elementwise activation ``a = g(z)``.
 
     Subclasses implement :meth:`value` and :meth:`derivative`; the backward
     pass is then the chain rule's ``dC/dz = dC/da * g'(z)``.
     """
-
-    name: str = ""
 
     def value(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Return ``a = g(z)`` (written into ``out`` if given)."""
@@ -80,20 +80,6 @@ class Activation:
             Where to write the result.
         """
         return np.multiply(dC_da, self.derivative(z, a), out=out)
-
-    def config(self) -> dict:
-        """Plain-data description: the name and any parameters."""
-        return {"name": self.name}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Activation) and self.config() == other.config()
-
-    def __hash__(self) -> int:
-        return hash(tuple(sorted(self.config().items())))
 
 
 class Identity(Activation):

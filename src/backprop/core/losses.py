@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .named import Named
+
 __all__ = [
     "Loss",
     "SSE",
@@ -62,10 +64,8 @@ __all__ = [
 ]
 
 
-class Loss:
+class Loss(Named):
     """Base class: a loss ``C = 1/N sum_i C_i`` over a batch of N samples."""
-
-    name: str = ""
 
     def per_sample(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Return the vector of per-sample losses ``C_i``."""
@@ -78,20 +78,6 @@ class Loss:
     def value(self, a: np.ndarray, y: np.ndarray) -> float:
         """Return the batch loss ``1/N sum_i C_i``."""
         return float(np.mean(self.per_sample(a, y)))
-
-    def config(self) -> dict:
-        """Plain-data description: the name and any parameters."""
-        return {"name": self.name}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Loss) and self.config() == other.config()
-
-    def __hash__(self) -> int:
-        return hash(tuple(sorted(self.config().items())))
 
 
 class SSE(Loss):
