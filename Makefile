@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test bench install dev clean
+.PHONY: demo test fuzz bench install dev clean
 
 # Runtime install: the package and what the CLI needs.
 $(VENV)/.installed: pyproject.toml
@@ -27,6 +27,10 @@ demo: install
 
 test: dev
 	$(PY) -m pytest -n 2 -q
+
+# A longer fuzzing run: tests/test_fuzz.py with 20 times the examples of the normal suite, drawn afresh.
+fuzz: dev
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -q -n 2
 
 bench: dev
 	$(PY) benchmarks/bench_epoch.py --readme

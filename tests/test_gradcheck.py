@@ -149,3 +149,10 @@ def test_settings_and_bad_values():
 
 def test_layer_names():
     assert [layer_name(i, 3) for i in range(4)] == ["L-3", "L-2", "L-1", "L"]
+
+
+def test_a_tolerance_too_small_to_judge_by_is_refused_not_passed():
+    net = bp.Network.from_sizes([3, 2], activation="sigmoid", seed=0)
+    X, Y = np.ones((2, 3)), np.zeros((2, 2))
+    with pytest.raises(ValueError, match="leave no usable tolerance"):
+        bp.gradcheck(net, X, Y, rtol=1e-320)

@@ -131,3 +131,70 @@ def test_nothing_in_the_package_executes_data():
     offenders = [f"{p.relative_to(source)}:{i}" for p in source.rglob("*.py")
                  for i, line in enumerate(p.read_text().splitlines(), 1) if forbidden.search(line)]
     assert offenders == []
+
+
+# Modules whose purpose is to turn data into code or processes.
+_UNSAFE_MODULES = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve", "yaml",
+                   "subprocess", "pty", "runpy", "code", "codeop"}
+_UNSAFE_BUILTINS = {"eval", "exec", "compile", "__import__"}
+_UNSAFE_ATTRIBUTES = {("torch", "load"), ("os", "system"), ("os", "popen"), ("os", "execv"), ("os", "execvp"),
+                      ("os", "spawnv"), ("os", "startfile"), ("pd", "read_pickle"), ("pandas", "read_pickle")}
+# importlib on a name that is not data: the CLI imports its own command modules, named in a constant tuple.
+_IMPORTLIB_ALLOWED = {"cli/__init__.py"}
+
+
+def _unsafe_calls(tree, relative: str) -> list[str]:
+    import ast
+
+    found = []
+    for node in ast.walk(tree):
+        where = f"{relative}:{getattr(node, 'lineno', '?')}"
+        if isinstance(node, ast.Import):
+            found += [f"{where} import {a.name}" for a in node.names if a.name.split(".")[0] in _UNSAFE_MODULES]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _UNSAFE_MODULES:
+            found.append(f"{where} from {node.module} import")
+        elif isinstance(node, ast.ImportFrom) and node.module == "importlib" and relative not in _IMPORTLIB_ALLOWED:
+            found.append(f"{where} from importlib import")
+        elif isinstance(node, ast.keyword) and node.arg == "allow_pickle" and not (
+                isinstance(node.value, ast.Constant) and node.value.value is False):
+            found.append(f"{where} allow_pickle that is not the constant False")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in _UNSAFE_BUILTINS:
+                found.append(f"{where} {func.id}()")
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                pair = (func.value.id, func.attr)
+                if pair in _UNSAFE_ATTRIBUTES:
+                    found.append(f"{where} {'.'.join(pair)}()")
+                elif pair in (("np", "load"), ("numpy", "load")) and not any(
+                        k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is False
+                        for k in node.keywords):
+                    found.append(f"{where} {'.'.join(pair)}() without allow_pickle=False")
+                elif func.value.id == "importlib" and relative not in _IMPORTLIB_ALLOWED:
+                    found.append(f"{where} importlib.{func.attr}()")
+    return found
+
+
+def test_nothing_in_the_package_turns_data_into_code():
+    """The same promise, read from the syntax tree: no unpickling module, no eval/exec/compile/__import__,
+    np.load only with allow_pickle=False, no importlib outside the CLI's own command table, no processes."""
+    import ast
+
+    source = Path(bp.__file__).parent
+    offenders = []
+    for path in sorted(source.rglob("*.py")):
+        relative = path.relative_to(source).as_posix()
+        offenders += _unsafe_calls(ast.parse(path.read_text(), filename=str(path)), relative)
+    assert offenders == []
+
+
+@pytest.mark.parametrize("snippet", [
+    "import pickle", "from yaml import load", "import subprocess", "eval(text)", "exec(code)",
+    "__import__(name)", "compile(text, 'f', 'exec')", "np.load(path)", "np.load(path, allow_pickle=flag)",
+    "numpy.load(path, allow_pickle=True)", "importlib.import_module(name)", "os.system(cmd)", "torch.load(f)",
+])
+def test_the_scan_finds_each_way_of_running_data(snippet):
+    import ast
+
+    assert _unsafe_calls(ast.parse(snippet), "somewhere.py"), snippet
+    assert not _unsafe_calls(ast.parse("np.load(path, allow_pickle=False); re.compile('x')"), "somewhere.py")

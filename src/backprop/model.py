@@ -140,7 +140,8 @@ class Model:
         X = self._check_features(X)
         if self.preprocessor is not None:
             X = self.preprocessor.transform(X)
-        return _cast(X, self.network.dtype, "X", "" if self.preprocessor is None else " after preprocessing")
+        scaled = self.preprocessor is not None and self.preprocessor.kind != "none"
+        return _cast(X, self.network.dtype, "X", " after preprocessing" if scaled else "")
 
     def _check_features(self, X) -> np.ndarray:
         """``X`` as a finite float64 array of shape (n_samples, n_features)."""
@@ -159,6 +160,13 @@ class Model:
         Takes the options of :meth:`backprop.Network.fit`. A validation split is
         drawn here, before the preprocessing is fitted, so that the scaler never
         sees validation samples.
+
+        With ``comm=`` (data-parallel training, :mod:`backprop.distributed`),
+        ``X`` and ``y`` are this process's shard. A scaler fitted on one shard
+        would differ from process to process, so fit it first, on the whole
+        training set and the same on every process, with
+        :meth:`fit_preprocessing` (``backprop train`` does); a validation split
+        is then drawn from all the shards by the network's ``fit``.
         """
         rng = check_rng(seed)
         X = self._check_features(X)
@@ -167,6 +175,12 @@ class Model:
             raise ValueError(f"y must hold one target per row of X; got a scalar {y.item()!r}")
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must be equal")
+        if options.get("comm") is not None:
+            if self._needs_preprocessing():
+                raise ValueError("data-parallel training (comm=) gives each process only its shard, so fit "
+                                 "the preprocessing first on the whole training set, the same on every "
+                                 "process: model.fit_preprocessing(X_train, y_train)")
+            validation_split, options["validation_split"] = 0.0, validation_split
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
@@ -185,6 +199,12 @@ class Model:
         history = self.network.fit(self.transform(X), Y, validation_data=validation_data, seed=rng,
                                    task=self.task, **options)
         return history
+
+    def _needs_preprocessing(self) -> bool:
+        """Whether the scaler (or a regressor's target scaling) is still to be fitted."""
+        if self.preprocessor is None or self.preprocessor.kind == "none":
+            return False
+        return self.preprocessor.shift_ is None or (self.task == "regression" and self.target_scaling is None)
 
     def fit_preprocessing(self, X, y) -> None:
         """Fit the feature scaler (and a regressor's target scaling) on training data, once.

@@ -258,7 +258,8 @@ def _checksum(model_json: str, tensors: dict) -> str:
     """SHA-256 of the model JSON and of each tensor's name, dtype, shape and bytes, in name order."""
     digest = hashlib.sha256(model_json.encode("utf-8"))
     for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
+        # Little-endian, as safetensors stores it, so that the sum does not depend on the machine.
+        arr = np.ascontiguousarray(tensors[name], dtype=tensors[name].dtype.newbyteorder("<"))
         digest.update(f"\n{name} {arr.dtype.str} {arr.shape}\n".encode("utf-8"))
         digest.update(arr.tobytes())
     return digest.hexdigest()

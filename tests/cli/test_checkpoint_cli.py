@@ -16,7 +16,7 @@ from backprop.cli import main
 
 # Long enough to be interrupted (a few seconds), small enough for the suite.
 RUN = ["train", "--dataset", "digits", "--hidden", "32", "--optimizer", "momentum", "--lr", "0.01",
-       "--batch-size", "4", "--epochs", "40", "--schedule", "step", "--early-stopping", "--patience", "50",
+       "--batch-size", "4", "--epochs", "300", "--schedule", "step", "--early-stopping", "--patience", "1000",
        "--quiet", "--seed", "3"]
 
 
@@ -53,7 +53,7 @@ def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(tmp_path, unint
     proc.communicate()
     assert (checkpoint / CHECKPOINT_FILE).exists()
     state, _, _ = load_checkpoint(checkpoint)
-    assert state.batch == 0 and 1 <= state.epoch <= 40
+    assert state.batch == 0 and 1 <= state.epoch <= 300
 
     resumed = backprop("train", "--resume", checkpoint, "--out", tmp_path / "model.safetensors", "--quiet")
     _, err = resumed.communicate(timeout=300)
@@ -61,14 +61,19 @@ def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(tmp_path, unint
     assert same(weights(tmp_path / "model.safetensors"), uninterrupted)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_finishes_the_batch_saves_and_says_how_to_resume(tmp_path, uninterrupted, sig):
+@pytest.mark.parametrize("sig, explicit_folder", [(signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_a_signal_finishes_the_batch_saves_and_says_how_to_resume(tmp_path, uninterrupted, sig, explicit_folder):
     out = tmp_path / "model.safetensors"
-    proc = backprop(*RUN, "--out", out)
-    time.sleep(2.5)  # past the imports: from then on a signal means "stop cleanly"
+    if explicit_folder:
+        folder = tmp_path / "ckpt"
+        proc = backprop(*RUN, "--out", out, "--checkpoint", folder, "--checkpoint-every", "1000")
+        time.sleep(2.5)  # past the imports: from then on a signal means "stop cleanly"
+    else:
+        folder = tmp_path / "model.checkpoint"  # the default next to --out
+        proc = backprop(*RUN, "--out", out)
+        time.sleep(2.5)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    folder = tmp_path / "model.checkpoint"  # the default next to --out
     assert proc.returncode == 128 + sig, err
     assert f"Resume with: backprop train --resume {folder}" in " ".join(err.split())
     state, _, _ = load_checkpoint(folder)

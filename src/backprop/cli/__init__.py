@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
             message = f"{message}: {exc.filename}"
-        print(f"backprop {args.command}: error: {message}", file=sys.stderr)
+        print(f"backprop {args.command}: error: {one_line(message)}", file=sys.stderr)
         return 2
     except MemoryError as exc:
         if args.debug:
@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if args.debug:
             raise
-        print(f"backprop {args.command}: unexpected error ({type(exc).__name__}): {exc}. "
+        print(f"backprop {args.command}: unexpected error ({type(exc).__name__}): {one_line(str(exc))}. "
               "Run again with --debug for a traceback.", file=sys.stderr)
         return 1
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped, so an error stays one line
+    even when it quotes a file name or a value that holds them."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

@@ -55,6 +55,16 @@ def load_evaluation_data(args, model):
 def run(args) -> int:
     model = load(args.model)
     data = load_evaluation_data(args, model)
+    source = args.csv or args.npz or data.name
+    n_in = model.network.sizes[0]
+    if data.n_features != n_in:
+        raise CLIError(f"{source} has {data.n_features} feature columns but the model takes {n_in}")
+    if model.task == "classification":
+        known = set(model.classes)
+        unknown = sorted({str(v) for v in data.y.tolist() if v not in known})
+        if unknown:
+            raise CLIError(f"{source}: label(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} "
+                           f"are not among the model's classes ({', '.join(map(str, model.classes))})")
     scores = model.evaluate(data.X, data.y)
     scores["data"] = data.name + ("" if args.csv or args.npz else f" ({args.split})")
     if args.json:

@@ -94,8 +94,12 @@ def build_network(args):
     if len(args.sizes) < 2:
         raise CLIError(f"--sizes needs an input and an output size at least; got {','.join(map(str, args.sizes))}")
     opts = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in DEFAULTS.items()}
-    net = Network.from_sizes(args.sizes, activation=opts["activation"], output_activation=args.output_activation,
-                             loss=opts["loss"], bias=opts["bias"], seed=opts["seed"], dtype=opts["dtype"])
+    try:
+        net = Network.from_sizes(args.sizes, activation=opts["activation"], output_activation=args.output_activation,
+                                 loss=opts["loss"], bias=opts["bias"], seed=opts["seed"], dtype=opts["dtype"])
+    except (ValueError, MemoryError) as exc:
+        # NumPy's own words for an impossible size ("Maximum allowed dimension exceeded") do not say which.
+        raise CLIError(f"cannot build a network with --sizes {','.join(map(str, args.sizes))}: {exc}") from None
     return net, None
 
 
@@ -206,7 +210,10 @@ def samples_from_args(args, net: Network, model, n_random: int) -> tuple[np.ndar
         raise CLIError(f"{random_flag} must be a positive integer; got {n}")
     from ..explain import random_samples
 
-    X, Y = random_samples(net, n, _sample_rng(args))
+    try:
+        X, Y = random_samples(net, n, _sample_rng(args))
+    except (ValueError, MemoryError) as exc:
+        raise CLIError(f"cannot draw {random_flag} {n} random samples: {exc}") from None
     return X, Y, notes
 
 

@@ -43,5 +43,5 @@ def run(args) -> int:
         print_json(result)
     else:
         stdout.print(f"wrote {path}: ONNX, input X ({net.dtype.name}, N x {net.sizes[0]}), "
-                     f"output Y (N x {net.sizes[-1]})")
+                     f"output Y (N x {net.sizes[-1]})", soft_wrap=True)
     return 0

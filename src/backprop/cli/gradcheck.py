@@ -25,6 +25,7 @@ from .common import print_json, stdout
 from .explain import add_network_arguments, add_sample_arguments, build_network, samples_from_args
 
 EXIT_FAILED = 1
+MIN_SETTING = 1e-15  # the smallest --eps or --tol that float64 arithmetic can honour
 
 
 def add_parser(sub) -> None:
@@ -50,6 +51,10 @@ def run(args) -> int:
         value = getattr(args, name)
         if value is not None and not (value > 0 and value < float("inf")):
             raise CLIError(f"--{name} must be a positive number; got {value}")
+        # Below about 1e-15 a step or a tolerance is lost in float64 rounding (and the rounding-noise
+        # floor overflows, so every entry would pass); at 1 or more a relative check means nothing.
+        if value is not None and not MIN_SETTING <= value < 1:
+            raise CLIError(f"--{name} must be from {MIN_SETTING:g} to below 1; got {value:g}")
     net, model = build_network(args)
     X, Y, notes = samples_from_args(args, net, model, n_random=8)
     result = gradcheck(net, X, Y, eps=args.eps, rtol=args.tol)

@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 from ..data import load_features_csv, write_predictions_csv
-from ..modelfile import load
-from . import CLIError
+from ..modelfile import check_writable, load
 
 
 def add_parser(sub) -> None:
@@ -24,10 +23,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    if args.out is not None:
+        check_writable(args.out)  # before any work: the folder exists, and OUT is not a folder
     model = load(args.model)
     X = load_features_csv(args.input, n_features=model.network.sizes[0])
-    if args.out is not None and not (args.out.parent.is_dir() or str(args.out.parent) == ""):
-        raise CLIError(f"cannot write {args.out}: folder {args.out.parent} does not exist")
     predictions = model.predict(X)
     probabilities = model.predict_proba(X) if model.task == "classification" else None
     write_predictions_csv(args.out if args.out is not None else sys.stdout, predictions,

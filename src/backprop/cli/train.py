@@ -14,6 +14,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, TrainingInterrupted
 from ..data import DATASETS, PREPROCESSORS, load_csv, load_dataset, load_npz, split_dataset
 from ..model import Model
+from ..modelfile import check_writable
 from . import CLIError
 from .common import int_list, print_json, stderr, stdout
 from .progress import TrainingProgress
@@ -175,6 +176,8 @@ def _check_options(options: dict) -> None:
     for key in ("epochs", "batch_size"):
         if options[key] < 1:
             raise CLIError(f"--{key.replace('_', '-')} must be a positive integer; got {options[key]}")
+    if options["n_samples"] is not None and options["n_samples"] < 1:
+        raise CLIError(f"--n-samples must be a positive integer; got {options['n_samples']}")
     if options["lr"] is not None and not options["lr"] > 0:
         raise CLIError(f"--lr must be positive; got {options['lr']}")
 
@@ -222,8 +225,8 @@ def _train(args, stop: StopOnSignal) -> int:
         options = resolve_options(args)
         source = data_source(args, options)
     _check_options(options)
-    if args.out is not None and not (args.out.parent.is_dir() or str(args.out.parent) == ""):
-        raise CLIError(f"cannot write the model to {args.out}: folder {args.out.parent} does not exist")
+    if args.out is not None:
+        check_writable(args.out)  # before training, not after
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise CLIError(f"--checkpoint-every must be a positive integer; got {args.checkpoint_every}")
 

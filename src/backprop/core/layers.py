@@ -37,6 +37,9 @@ from .validation import check_dtype, check_positive_int, check_rng
 
 __all__ = ["Layer"]
 
+# No machine this runs on holds a weight matrix of a terabyte: a size beyond it is a typo.
+_MAX_WEIGHT_BYTES = 2**40
+
 
 class Layer:
     """A fully connected layer: ``a = g(W a_prev + b)``.
@@ -76,6 +79,9 @@ class Layer:
         n_out = check_positive_int(n_out, "n_out")
         self.activation: Activation = get_activation(activation)
         dtype = check_dtype(dtype)
+        if n_in * n_out * dtype.itemsize > _MAX_WEIGHT_BYTES:
+            raise ValueError(f"a layer of {n_out} x {n_in} weights would need "
+                             f"{n_in * n_out * dtype.itemsize / 2**30:,.0f} GiB; expected sizes that fit in memory")
         rng = check_rng(seed)
         initializer = get_initializer(init if init is not None else default_initializer(self.activation.name))
         self.W: np.ndarray = initializer((n_out, n_in), rng, dtype)

@@ -81,14 +81,21 @@ def check_matrix(data, name: str, n_columns: int, dtype: np.dtype, what: str) ->
         )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} has no rows; expected at least one sample")
-    arr = arr.astype(dtype, copy=False)
     if not _all_finite(arr):
         row, col = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{name} contains a non-finite value ({arr[row, col]}) at row {row}, column {col}; "
             "expected finite numbers"
         )
-    return arr
+    with np.errstate(over="ignore"):
+        cast = arr.astype(dtype, copy=False)
+    if cast is not arr and not _all_finite(cast):
+        row, col = np.argwhere(~np.isfinite(cast))[0]
+        raise ValueError(
+            f"{name}[{row}, {col}] = {arr[row, col]:g} overflows {np.dtype(dtype).name}; "
+            "rescale the data or use float64"
+        )
+    return cast
 
 
 def _all_finite(arr: np.ndarray, rows_per_block: int = 4096) -> bool:
@@ -97,5 +104,7 @@ def _all_finite(arr: np.ndarray, rows_per_block: int = 4096) -> bool:
     A whole-array ``np.isfinite`` would make a boolean copy as large as a
     quarter of the data set (an eighth in float64) just to check it.
     """
+    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
+        return True
     return all(np.isfinite(arr[start:start + rows_per_block]).all()
                for start in range(0, arr.shape[0], rows_per_block))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,10 @@ import numpy as np
 from .dataset import TASKS, Dataset, infer_task
 
 __all__ = ["load_csv", "load_features_csv", "load_npz", "write_predictions_csv"]
+
+# What the zip layer under np.load raises for a damaged archive: bad headers and checksums, broken
+# deflate streams, and features it does not support (encryption, patched data) for members it cannot read.
+_ZIP_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
 
 
 def _check_task(task) -> None:
@@ -67,6 +72,18 @@ def _read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, data
 
 
+def _show(cell: str, limit: int = 40) -> str:
+    """``repr`` of a cell, shortened so that one bad value cannot flood the message."""
+    return repr(cell) if len(cell) <= limit else repr(cell[:limit]) + f"... ({len(cell)} characters)"
+
+
+def _non_finite(cell: str, what: str = "value") -> str:
+    """Why a cell that parsed to NaN or infinity is refused: written so, or too large for a float."""
+    if cell.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return f"non-finite {what} {_show(cell)}; expected a finite number"
+    return f"{what} {_show(cell)} overflows a 64-bit float (largest about 1.8e308); expected a finite number"
+
+
 def _parse_number(text: str, path: Path, line: int, column: str, hint: str = "") -> float:
     cell = text.strip()
     if not cell:
@@ -74,10 +91,9 @@ def _parse_number(text: str, path: Path, line: int, column: str, hint: str = "")
     try:
         value = float(cell)
     except ValueError:
-        raise ValueError(f"{path}, line {line}, column {column!r}: {cell!r} is not a number{hint}") from None
+        raise ValueError(f"{path}, line {line}, column {column!r}: {_show(cell)} is not a number{hint}") from None
     if not math.isfinite(value):
-        raise ValueError(f"{path}, line {line}, column {column!r}: non-finite value {cell!r}; expected a "
-                         "finite number")
+        raise ValueError(f"{path}, line {line}, column {column!r}: {_non_finite(cell)}")
     return value
 
 
@@ -100,7 +116,8 @@ def _finish_targets(y: np.ndarray, task: str | None, source: str) -> tuple[np.nd
         if not numeric:
             raise ValueError(f"{source}: regression targets must be numbers; got labels of dtype {y.dtype}")
         return y.astype(np.float64), task
-    if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
+    # Whole numbers become int labels, unless they are too large for int64 to hold exactly (1e300).
+    if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)) and np.all(np.abs(y) <= 2.0**53):
         y = y.astype(np.int64)
     classes = np.unique(y)
     if len(classes) < 2:
@@ -167,13 +184,13 @@ def load_csv(path, target: str | int, *, task: str | None = None) -> Dataset:
     except ValueError:
         if task == "regression":
             line, bad = next((line, v) for (line, _), v in zip(data, labels) if not _is_number(v))
-            raise ValueError(f"{path}, line {line}, column {header[t]!r}: {bad!r} is not a number, "
+            raise ValueError(f"{path}, line {line}, column {header[t]!r}: {_show(bad)} is not a number, "
                              "and regression targets must be numbers") from None
         y = np.array(labels)
     else:
         if not np.all(np.isfinite(y)):
             (line, _), bad = next(((d, v) for d, v in zip(data, labels) if not math.isfinite(float(v))))
-            raise ValueError(f"{path}, line {line}, column {header[t]!r}: non-finite target {bad!r}")
+            raise ValueError(f"{path}, line {line}, column {header[t]!r}: {_non_finite(bad, 'target')}")
     y, task = _finish_targets(y, task, f"{path}, column {header[t]!r}")
     return Dataset(
         X=X, y=y, task=task, name=path.stem, feature_names=[header[c] for c in features],
@@ -255,9 +272,16 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
     """
     _check_task(task)
     path = _check_file(path, "NPZ file")
+    with path.open("rb") as fh:
+        start = fh.read(4)
+    if start != b"PK\x03\x04" and start != b"\x93NUM":
+        # np.load would take anything that is neither zip nor .npy for a pickle, and suggest unpickling it.
+        what = "it is empty" if not start else f"it starts with {start!r}, not the zip signature b'PK\\x03\\x04'"
+        raise ValueError(f"{path} cannot be read as an .npz archive: {what}; "
+                         "write one with np.savez(path, X=X, y=y)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, *_ZIP_ERRORS) as exc:
         raise ValueError(f"{path} cannot be read as an .npz archive: {exc}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} holds a single array, not an .npz archive of arrays X and y")
@@ -274,12 +298,16 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
                 continue
             try:
                 arrays[key] = archive[key]
-            except ValueError:
+            except ValueError as exc:
+                if "allow_pickle" not in str(exc):
+                    raise ValueError(f"{path}: array {key!r} cannot be read ({exc})") from None
                 raise ValueError(
                     f"{path}: array {key!r} is stored as Python objects, which are not loaded because "
                     "unpickling can run code; save numbers, or labels as fixed-width strings "
                     "(np.asarray(y, dtype=str))"
                 ) from None
+            except _ZIP_ERRORS as exc:
+                raise ValueError(f"{path}: array {key!r} is damaged ({exc})") from None
 
     X, y = arrays["X"], arrays["y"]
     if X.ndim != 2 or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):

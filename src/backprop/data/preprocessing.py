@@ -34,11 +34,27 @@ class Scaler:
         raise NotImplementedError
 
     def fit(self, X) -> "Scaler":
-        """Learn the shift and scale of each column of the training data ``X``; return ``self``."""
+        """Learn the shift and scale of each column of the training data ``X``; return ``self``.
+
+        Raises
+        ------
+        ValueError
+            For a column whose values spread too widely for float64 (its
+            range or standard deviation would overflow), naming the column.
+        """
         X = _check_X(X, "fit")
         if X.shape[0] == 0:
             raise ValueError(f"cannot fit a {self.kind} scaler on 0 samples")
-        self.shift_, self.scale_ = self._statistics(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            shift, scale = self._statistics(X)
+        bad = ~(np.isfinite(shift) & np.isfinite(scale))
+        if bad.any():
+            column = int(np.argmax(bad))
+            low, high = X[:, column].min(), X[:, column].max()
+            raise ValueError(f"fit: column {column} ranges from {low:.6g} to {high:.6g}, too wide to "
+                             f"{self.kind} in float64 (its {'range' if self.kind == 'minmax' else 'spread'} "
+                             "overflows); rescale that feature first")
+        self.shift_, self.scale_ = shift, scale
         return self
 
     @property
@@ -54,14 +70,20 @@ class Scaler:
         return X
 
     def transform(self, X) -> np.ndarray:
-        """Return ``(X - shift_) / scale_`` as a new float64 array."""
+        """Return ``(X - shift_) / scale_`` as a new float64 array.
+
+        Raises ValueError, naming the entry, if a value lies so far outside the
+        training range that its scaled value overflows float64.
+        """
         X = self._check_fitted(X)
-        return (X - self.shift_) / self.scale_
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite_result((X - self.shift_) / self.scale_, X, "transform")
 
     def inverse_transform(self, X) -> np.ndarray:
         """Undo :meth:`transform`: return ``X * scale_ + shift_``."""
         X = self._check_fitted(X)
-        return X * self.scale_ + self.shift_
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite_result(X * self.scale_ + self.shift_, X, "inverse_transform")
 
     def fit_transform(self, X) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -92,6 +114,14 @@ def _check_X(X, what: str) -> np.ndarray:
         row, col = np.argwhere(~np.isfinite(X))[0]
         raise ValueError(f"{what}: X[{row}, {col}] is {X[row, col]}; expected finite numbers")
     return X
+
+
+def _finite_result(result: np.ndarray, X: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(result)):
+        row, col = np.argwhere(~np.isfinite(result))[0]
+        raise ValueError(f"{what}: X[{row}, {col}] = {X[row, col]:.6g} lies too far outside the training "
+                         "range: scaling it overflows float64")
+    return result
 
 
 def _vector(state: dict, key: str, kind: str) -> np.ndarray:
@@ -136,11 +166,20 @@ class Standardizer(Scaler):
         return self.shift_
 
     def _statistics(self, X):
-        mean = X.mean(axis=0)
-        var = X.var(axis=0)
         n, eps = X.shape[0], np.finfo(np.float64).eps
+        mean, var = X.mean(axis=0), X.var(axis=0)
         constant = var <= n * eps * var + (n * mean * eps) ** 2
         scale = np.where(constant, 1.0, np.sqrt(var))
+        huge = ~(np.isfinite(mean) & np.isfinite(var))
+        if huge.any():
+            # Values near the float64 limit (1e300) overflow the sum of squares: those columns are
+            # measured again in units of their largest |x|, where the constant test reads the same.
+            peak = np.max(np.abs(X[:, huge]), axis=0)
+            unit = X[:, huge] / peak
+            u_mean, u_var = unit.mean(axis=0), unit.var(axis=0)
+            u_constant = u_var <= n * eps * u_var + (n * u_mean * eps) ** 2
+            mean[huge] = u_mean * peak
+            scale[huge] = np.where(u_constant, 1.0, np.sqrt(u_var) * peak)
         return mean, scale
 
     def to_dict(self) -> dict:
