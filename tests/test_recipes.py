@@ -57,6 +57,19 @@ def test_one_epoch_of_each_recipe_on_generated_idx_files(name, tiny_mnist, tmp_p
     assert code == 0 and json.loads(capsys.readouterr().out)["n_samples"] == 100
 
 
+def test_evaluate_on_the_test_split_for_users_who_have_it(tiny_mnist, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    write_idx(tiny_mnist / "t10k-images-idx3-ubyte", rng.integers(0, 256, (40, 28, 28), dtype=np.uint8))
+    write_idx(tiny_mnist / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 40, dtype=np.uint8))
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "--recipe", "lecun98-300", "--data-dir", str(tiny_mnist), "--epochs", "1",
+                 "--quiet", "--out", str(out)]) == 0
+    code = main(["evaluate", str(out), "--dataset", "mnist", "--split", "test", "--data-dir", str(tiny_mnist),
+                 "--json"])
+    scores = json.loads(capsys.readouterr().out)
+    assert code == 0 and scores["n_samples"] == 40 and len(scores["confusion_matrix"]) == 10
+
+
 def test_bad_recipes_are_named(tmp_path):
     with pytest.raises(ValueError, match="unknown recipe 'lecun99'"):
         load_recipe("lecun99")
