@@ -344,6 +344,13 @@ def main(argv=None) -> int:
                     results[label(config)].setdefault(impl, []).append(m)
                     print(f"[{r + 1}/{repeats}] {label(config):45s} {impl:9s} {m['seconds']:7.3f} s "
                           f"peak {m['peak_rss_mb']:6.0f} MB", flush=True)
+            # Every finished round is written, so a long run stopped early still leaves its results.
+            report(results, configs, source, r + 1, args, final=False)
+    report(results, configs, source, repeats, args, final=True)
+    return 0
+
+
+def report(results, configs, source, repeats, args, final: bool) -> None:
     backprop_runs = [m for r in results.values() for m in r.get("backprop", [])]
     info = machine(args.threads, ", ".join(backprop_runs[0]["blas"]) if backprop_runs else "unknown")
     rows = summarise(results, configs)
@@ -352,11 +359,11 @@ def main(argv=None) -> int:
     (RESULTS / f"{name}.json").write_text(json.dumps({"machine": info, "data": source, "repeats": repeats,
                                                        "rows": rows, "raw": results}, indent=2))
     (RESULTS / f"{name}.md").write_text(table)
-    print()
-    print(table)
-    if args.readme:
-        update_readme(table)
-    return 0
+    if final:
+        print()
+        print(table)
+        if args.readme:
+            update_readme(table)
 
 
 if __name__ == "__main__":
