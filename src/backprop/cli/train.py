@@ -1,18 +1,27 @@
-"""``backprop train``: from data to a trained, saved, evaluated model."""
+"""``backprop train``: from data to a trained, saved, evaluated model.
+
+Under ``mpiexec -n P backprop train ...`` the P processes train one model
+together, data-parallel (:mod:`backprop.distributed`): each trains on its shard
+of the training data, all hold the same weights, and rank 0 alone prints
+progress and writes files.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
+import traceback
 from pathlib import Path
 
 from rich.table import Table
 
 from .. import __version__
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, TrainingInterrupted
+from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, NonFiniteError, TrainingInterrupted
 from ..data import DATASETS, PREPROCESSORS, load_csv, load_dataset, load_npz, split_dataset
+from ..distributed import share_cores, shard, world
 from ..model import Model
 from ..modelfile import check_writable
 from . import CLIError
@@ -208,13 +217,41 @@ class StopOnSignal:
 
 
 def run(args) -> int:
+    # Under mpiexec, the processes it started train together; alone, comm is None.
+    try:
+        comm = world()
+    except ImportError as exc:
+        raise CLIError(str(exc)) from None
+    if comm is not None:
+        share_cores(comm)
     # From here on, SIGINT and SIGTERM ask for a clean stop: a signal that arrives while the
     # data loads stops training after its first batch, with a checkpoint like any other.
     with StopOnSignal() as stop:
-        return _train(args, stop)
+        if comm is None or comm.size == 1:
+            return _train(args, stop, comm)
+        try:
+            return _train(args, stop, comm)
+        except (CLIError, NonFiniteError):
+            # Bad options, or a NaN in sums that every process shares: every process meets it at
+            # the same point and can end normally. Rank 0 says what it was.
+            if comm.rank == 0:
+                raise
+            return 2
+        except BaseException as exc:
+            # Anything else may have happened on this process alone, and the others would wait
+            # for it in their next Allreduce for ever: say what it was, and end them all.
+            if args.debug:
+                traceback.print_exc()
+            sys.stderr.write(f"backprop train: error on rank {comm.rank} of {comm.size}: "
+                             f"{exc or type(exc).__name__}\n")  # one write: the abort may come before a second
+            sys.stderr.flush()
+            comm.abort(130 if isinstance(exc, KeyboardInterrupt) else
+                       2 if isinstance(exc, (ValueError, TypeError, OSError, MemoryError)) else 1)
+            raise
 
 
-def _train(args, stop: StopOnSignal) -> int:
+def _train(args, stop: StopOnSignal, comm=None) -> int:
+    rank0 = comm is None or comm.rank == 0
     if args.resume is not None:
         state, model, saved = load_checkpoint(args.resume)
         options, source = saved["training"], saved["source"]
@@ -231,6 +268,8 @@ def _train(args, stop: StopOnSignal) -> int:
         raise CLIError(f"--checkpoint-every must be a positive integer; got {args.checkpoint_every}")
 
     train, validation = load_training_data(source, options, args.data_dir)
+    if comm is not None and train.n_samples < comm.size:
+        raise CLIError(f"{comm.size} processes need at least {comm.size} training samples; got {train.n_samples}")
     if state is None:
         model = Model.build(
             train.n_features, options["hidden"], task=train.task,
@@ -247,34 +286,49 @@ def _train(args, stop: StopOnSignal) -> int:
     save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
 
     optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else None
-    show = not (args.quiet or args.json)
+    show = not (args.quiet or args.json) and rank0
     progress = TrainingProgress(stderr) if show else None
+    # Each process trains on its shard (views, not copies); the scaler above has seen the
+    # whole training set, as one process's would.
+    X, y, validation_data = train.X, train.y, None if validation is None else (validation.X, validation.y)
+    if comm is not None:
+        rows = shard(train.n_samples, comm)
+        X, y = train.X[rows], train.y[rows]
+        if validation is not None:
+            rows = shard(validation.n_samples, comm)
+            validation_data = (validation.X[rows], validation.y[rows]) if rows.stop > rows.start else None
     started = time.perf_counter()
     try:
         history = model.fit(
-            train.X, train.y,
-            validation_data=None if validation is None else (validation.X, validation.y),
+            X, y, validation_data=validation_data,
             epochs=options["epochs"], batch_size=options["batch_size"], optimizer=options["optimizer"],
             lr=options["lr"], seed=options["seed"], schedule=_schedule(options),
             weight_decay=options["weight_decay"], clip_norm=options["clip_norm"],
             optimizer_options=optimizer_options, early_stopping=options["early_stopping"],
             patience=options["patience"], callbacks=[progress] if progress else [],
             checkpoint=save, checkpoint_every=args.checkpoint_every or 1, resume=state, should_stop=stop,
+            comm=comm,
         )
     except TrainingInterrupted as interrupted:
         if progress is not None:
             progress.close()
         folder = checkpoint_dir or _default_checkpoint_dir(args)
-        if save is None:
-            save_checkpoint(folder, interrupted.state, model, keep)
-        name = signal.Signals(stop.signal).name
-        stderr.print(f"backprop train: stopped by {name} ({interrupted}); checkpoint written to {folder}. "
-                     f"Resume with: backprop train --resume {folder}", soft_wrap=True)
-        return 128 + stop.signal
+        signum = stop.signal
+        if comm is not None:  # a signal to any process stopped them all: name the first one's
+            signum = next((s for s in comm.allgather(signum) if s is not None), signal.SIGINT)
+        if rank0:
+            if save is None:
+                save_checkpoint(folder, interrupted.state, model, keep)
+            name = signal.Signals(signum).name
+            stderr.print(f"backprop train: stopped by {name} ({interrupted}); checkpoint written to {folder}. "
+                         f"Resume with: backprop train --resume {folder}", soft_wrap=True)
+        return 128 + signum
     finally:
         if progress is not None:
             progress.close()
     seconds = time.perf_counter() - started
+    if not rank0:
+        return 0  # rank 0 alone evaluates, reports and writes files
 
     final = history.final
     result = history.to_dict()
@@ -290,6 +344,8 @@ def _train(args, stop: StopOnSignal) -> int:
                      "seconds": round(seconds, 3)},
         "final": final,
     })
+    if comm is not None:
+        model.metadata["training"]["processes"] = comm.size
 
     written = {}
     if args.out is not None:
