@@ -380,8 +380,8 @@ def test_sigint_under_mpiexec_checkpoints_and_a_resume_with_other_P_gives_the_sa
     # Three ranks on two cores are slow enough to be stopped in the middle of the run.
     checkpoint, out = tmp_path / "ckpt", tmp_path / "model.safetensors"
     proc = mpiexec(3, *run, "--checkpoint", checkpoint, "--out", out)
-    deadline = time.time() + 60
-    while not (checkpoint / CHECKPOINT_FILE).exists() and proc.poll() is None and time.time() < deadline:
+    deadline = time.monotonic() + 60
+    while not (checkpoint / CHECKPOINT_FILE).exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.3)  # into the second epoch
     proc.send_signal(signal.SIGINT)  # mpiexec passes it to every rank

@@ -45,8 +45,8 @@ def uninterrupted(tmp_path_factory):
 def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(tmp_path, uninterrupted):
     checkpoint = tmp_path / "ckpt"
     proc = backprop(*RUN, "--checkpoint", checkpoint, "--out", tmp_path / "model.safetensors")
-    deadline = time.time() + 120
-    while not (checkpoint / CHECKPOINT_FILE).exists() and time.time() < deadline and proc.poll() is None:
+    deadline = time.monotonic() + 120
+    while not (checkpoint / CHECKPOINT_FILE).exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     time.sleep(random.Random(7).uniform(0.0, 1.0))
     proc.kill()  # SIGKILL: no chance to save anything more
