@@ -641,11 +641,13 @@ class _Builder:
     def __init__(self, net: Network, ref: WeightRef, X: np.ndarray, Y: np.ndarray):
         self.net, self.ref, self.Y = net, ref, Y
         self.n = n = len(net.layers)
-        net.forward_unchecked(X)
-        self.A = [X] + [layer.a.copy() for layer in net.layers]
-        self.Z = [None] + [layer.z.copy() for layer in net.layers]
+        # Dropout is inactive here (every mask is all ones): the derivation is the network's own.
+        _, trace = net.forward_train(X)
+        dense = [cache for cache in trace if cache is not None and hasattr(cache, "z")]
+        self.A = [X] + [cache.a for cache in dense]
+        self.Z = [None] + [cache.z for cache in dense]
         self.fused = net.fused
-        self.per_sample = net.per_sample_loss(Y).copy()
+        self.per_sample = net.per_sample_loss(trace, Y)
         self.dC_da_out = None if self.fused else net.loss_fn.derivative(self.A[n], Y)
         self.delta_out = self.fused.delta(self.Z[n], self.A[n], Y) if self.fused else None
         self.kind = {}

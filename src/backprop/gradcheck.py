@@ -182,8 +182,7 @@ def float64_copy(net: Network) -> Network:
 
 
 def _batch_loss(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
-    net.forward_unchecked(X)
-    return float(np.mean(net.per_sample_loss(Y)))
+    return float(np.mean(net.per_sample_loss(net.forward_train(X)[1], Y)))
 
 
 def numeric_gradient(net64: Network, X: np.ndarray, Y: np.ndarray, layer: int, parameter: str,

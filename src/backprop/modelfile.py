@@ -311,14 +311,9 @@ def network_from_config(net_config: dict, source: str = "the metadata") -> Netwo
         Naming ``source`` if the description is incomplete or inconsistent.
     """
     try:
-        sizes = [int(n) for n in net_config["sizes"]]
-        activations = net_config["activations"]
-        biases = net_config["bias"]
-        if not (len(activations) == len(biases) == len(sizes) - 1 >= 1):
-            raise ValueError(f"{len(sizes)} sizes, {len(activations)} activations, {len(biases)} bias flags")
-        layers = [Layer(sizes[i], sizes[i + 1], activations[i], bias=bool(biases[i]),
-                        init="zeros", dtype=net_config["dtype"]) for i in range(len(sizes) - 1)]
-        return Network(layers, loss=net_config["loss"], fuse_output=net_config.get("fuse_output", True))
+        if not isinstance(net_config, dict):
+            raise TypeError("the network description is not an object")
+        return Network.from_config(net_config, init="zeros")
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{source}: the architecture in its metadata is invalid ({exc})") from None
 

@@ -32,7 +32,7 @@ def networks(draw):
     hidden = draw(st.lists(st.sampled_from(ACTIVATION_NAMES), min_size=depth - 1, max_size=depth - 1))
     loss = draw(st.sampled_from(list(LOSSES)))
     if loss == "cross_entropy":
-        output = draw(st.sampled_from(["softmax", "sigmoid"]))
+        output = "softmax"  # a sigmoid output with cross_entropy is refused: see test_sigmoid_cross_entropy_is_refused
     elif loss == "binary_cross_entropy":
         output = "sigmoid"
     else:
@@ -57,10 +57,10 @@ def networks(draw):
 def test_gradients_match_finite_differences(case):
     net, X, Y = case
     # Finite differences are only valid away from a kink (relu-like at z = 0).
-    net.forward(X)
-    for layer in net.layers:
+    _, trace = net.forward_train(net.check_X(X))
+    for layer, cache in zip(net.layers, trace):
         if layer.activation.name in KINKED:
-            assume(np.abs(layer.z).min() > 1e-4)
+            assume(np.abs(cache.z).min() > 1e-4)
     grads = net.gradients(X, Y)
     for layer, g in zip(net.layers, grads):
         for name, param in layer.parameters().items():
@@ -128,8 +128,9 @@ def test_float32_end_to_end():
     Y = np.eye(3)[np.arange(8) % 3]
     assert net.forward(X).dtype == np.float32
     grads = net.gradients(X, Y)
-    for layer, g in zip(net.layers, grads):
-        for arr in (layer.W, layer.b, layer.z, layer.a, layer.a_prev, g["W"], g["b"]):
+    _, trace = net.forward_train(net.check_X(X))
+    for layer, g, cache in zip(net.layers, grads, trace):
+        for arr in (layer.W, layer.b, cache.z, cache.a, cache.a_prev, g["W"], g["b"]):
             assert arr.dtype == np.float32
     opt = bp.get_optimizer("adam", weight_decay=0.1, clip_norm=0.5)
     opt.step(net.parameters(), grads)
@@ -195,3 +196,59 @@ def test_weights_round_trip_as_plain_data():
     assert np.array_equal(net.layers[0].W, saved[0]["W"])
     with pytest.raises(ValueError, match=r"layer 0 W: expected shape \(4, 3\); got \(3, 3\)"):
         net.set_weights([{"W": np.zeros((3, 3)), "b": np.zeros(4)}, saved[1]])
+
+
+def test_sigmoid_cross_entropy_is_refused_with_the_right_loss_named():
+    # -sum_j y_j log a_j is zero for every target 0: one sigmoid node would learn nothing from class 0.
+    with pytest.raises(ValueError, match="use loss 'binary_cross_entropy' with sigmoid outputs"):
+        bp.Network.from_sizes([3, 4, 1], activation="tanh", output_activation="sigmoid", loss="cross_entropy")
+    with pytest.raises(ValueError, match="binary_cross_entropy"):
+        bp.Network([bp.Dense(3, 2, "sigmoid")], loss="ce")
+    bp.Network.from_sizes([3, 4, 1], output_activation="sigmoid", loss="binary_cross_entropy")
+
+
+def test_dropout_layers_sit_between_dense_layers_and_are_described_in_the_config():
+    net = bp.Network.from_sizes([4, 6, 5, 2], activation="relu", output_activation="identity", loss="mse",
+                                dropout=[0.1, 0.3], input_dropout=0.2, seed=0)
+    kinds = [type(layer).__name__ for layer in net.stack]
+    assert kinds == ["Dropout", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    assert net.dropout == [0.2, 0.1, 0.3] and len(net.layers) == 3
+    assert net.config()["dropout"] == [0.2, 0.1, 0.3]
+    again = bp.Network.from_config(net.config(), seed=0)
+    assert again.dropout == net.dropout and again.sizes == net.sizes
+    assert "dropout" not in bp.Network.from_sizes([4, 3, 2], seed=0).config()  # old files stay as they were
+    with pytest.raises(ValueError, match="dropout lists 1 values but there are 2 hidden layers"):
+        bp.Network.from_sizes([4, 6, 5, 2], dropout=[0.1])
+    with pytest.raises(ValueError, match="cannot come after the output layer"):
+        bp.Network([bp.Dense(4, 2), bp.Dropout(0.5)])
+    with pytest.raises(ValueError, match="both Dropout"):
+        bp.Network([bp.Dropout(0.1), bp.Dropout(0.2), bp.Dense(4, 2)])
+
+
+def test_prediction_and_gradients_ignore_dropout_and_leave_no_state():
+    net = bp.Network.from_sizes([3, 8, 2], activation="tanh", loss="mse", dropout=0.5, seed=1)
+    plain = bp.Network.from_sizes([3, 8, 2], activation="tanh", loss="mse", seed=1)
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    Y = np.random.default_rng(1).normal(size=(5, 2))
+    assert np.array_equal(net.forward(X), plain.forward(X))
+    for g, h in zip(net.gradients(X, Y), plain.gradients(X, Y)):
+        assert np.array_equal(g["W"], h["W"]) and np.array_equal(g["b"], h["b"])
+    assert all(set(vars(layer)) <= {"activation", "W", "b", "rate"} for layer in net.stack)
+
+
+def test_sample_weights_are_a_weighted_average_and_integer_weights_repeat_rows():
+    net = bp.Network.from_sizes([3, 5, 2], activation="sigmoid", loss="sse", seed=2)
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    w = np.array([0, 1, 2, 3, 1, 1])
+    weighted = net.gradients(X, Y, sample_weight=w)
+    repeated = net.gradients(np.repeat(X, w, axis=0), np.repeat(Y, w, axis=0))
+    for g, h in zip(weighted, repeated):
+        assert np.allclose(g["W"], h["W"], rtol=0, atol=1e-14) and np.allclose(g["b"], h["b"], rtol=0, atol=1e-14)
+    assert net.loss(X, Y, sample_weight=w) == pytest.approx(net.loss(np.repeat(X, w, axis=0), np.repeat(Y, w, axis=0)))
+    # By hand: sum_i w_i dC_i/dW / sum_i w_i.
+    by_hand = sum(wi * net.gradients(X[i:i + 1], Y[i:i + 1])[0]["W"] for i, wi in enumerate(w)) / w.sum()
+    assert np.allclose(weighted[0]["W"], by_hand, rtol=0, atol=1e-14)
+    for bad, message in [([1, 2], r"shape \(6,\)"), ([-1] * 6, "non-negative"), ([0] * 6, "all zero")]:
+        with pytest.raises(ValueError, match=message):
+            net.gradients(X, Y, sample_weight=bad)

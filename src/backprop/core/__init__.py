@@ -8,14 +8,16 @@ from .initializers import INITIALIZERS, get_initializer
 from .layers import Layer
 from .losses import FUSED_OUTPUTS, LOSSES, Loss, get_loss
 from .network import Network
-from .training import Callback, History, NonFiniteError, TrainingInterrupted, TrainingState
+from .layers import Dense, Dropout
+from .training import Callback, DivergenceError, History, NonFiniteError, TrainingInterrupted, TrainingState
 from .optimizers import (
     OPTIMIZERS, SCHEDULES, Adam, AdamW, CosineLR, ConstantLR, ExponentialLR, Momentum, Nesterov,
     Optimizer, RMSprop, SGD, Schedule, StepLR, clip_by_global_norm, get_optimizer, get_schedule,
 )
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "get_activation", "INITIALIZERS", "get_initializer", "Layer",
+    "ACTIVATIONS", "Activation", "get_activation", "INITIALIZERS", "get_initializer", "Layer", "Dense",
+    "Dropout", "DivergenceError",
     "FUSED_OUTPUTS", "LOSSES", "Loss", "get_loss", "Network", "Callback", "History", "NonFiniteError", "TrainingInterrupted", "TrainingState", "OPTIMIZERS", "SCHEDULES", "Adam",
     "AdamW", "CosineLR", "ConstantLR", "ExponentialLR", "Momentum", "Nesterov", "Optimizer",
     "RMSprop", "SGD", "Schedule", "StepLR", "clip_by_global_norm", "get_optimizer", "get_schedule",

@@ -20,29 +20,44 @@ Backward, given the upstream gradient ``dC/dA``, the chain rule
 The last line is the article's sum over the next layer's nodes, which carries
 the gradient back to the layer before.
 
-Training calls these once per mini-batch, so a layer writes ``Z``, ``A`` and
-the gradients into arrays it keeps for the batch size it last saw, instead of
-allocating new ones every time: the arrays a layer exposes (``z``, ``a``,
-``dW``, ``db`` and what ``forward`` and ``backward`` return) are overwritten
-by its next pass. Copy what you want to keep.
+Training calls these once per mini-batch and reuses the arrays it writes
+(``Z``, ``A``, ``dC/dZ``, the gradients) from a :class:`~backprop.core.workspace.Workspace`
+that the training loop owns. A layer keeps only its parameters: ``forward``
+returns what ``backward`` needs (the cache) instead of keeping the last batch,
+so predicting with a network never disturbs a training run.
+
+:class:`Dropout` is a layer too, with no parameters: inverted dropout, active
+only while training.
 """
 
 from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
 
 import numpy as np
 
 from .activations import Activation, get_activation
 from .initializers import default_initializer, get_initializer, zeros
 from .validation import check_dtype, check_positive_int, check_rng
+from .workspace import Workspace
 
-__all__ = ["Layer"]
+__all__ = ["Dense", "Layer", "Dropout", "DenseCache"]
 
 # No machine this runs on holds a weight matrix of a terabyte: a size beyond it is a typo.
 _MAX_WEIGHT_BYTES = 2**40
 
 
-class Layer:
-    """A fully connected layer: ``a = g(W a_prev + b)``.
+class DenseCache(NamedTuple):
+    """What :meth:`Dense.forward` keeps for :meth:`Dense.backward`: ``A_prev``, ``Z``, ``A``."""
+
+    a_prev: np.ndarray
+    z: np.ndarray
+    a: np.ndarray
+
+
+class Dense:
+    """A fully connected layer: ``a = g(W a_prev + b)``, the article's layer l.
 
     Parameters
     ----------
@@ -67,10 +82,6 @@ class Layer:
     W : ndarray of shape (n_out, n_in)
         ``W[j, k]`` is ``w_jk``.
     b : ndarray of shape (n_out,) or None
-    z, a, a_prev : ndarray or None
-        What the last forward pass computed and the backward pass needs.
-    dW, db : ndarray or None
-        What the last backward pass computed.
     """
 
     def __init__(self, n_in: int, n_out: int, activation="sigmoid", *, bias: bool = True,
@@ -86,9 +97,6 @@ class Layer:
         initializer = get_initializer(init if init is not None else default_initializer(self.activation.name))
         self.W: np.ndarray = initializer((n_out, n_in), rng, dtype)
         self.b: np.ndarray | None = zeros(n_out, dtype=dtype) if bias else None
-        self.a_prev = self.z = self.a = None
-        self.dW = self.db = None
-        self._buffers: dict[int, tuple[np.ndarray, ...]] = {}
 
     @property
     def n_in(self) -> int:
@@ -106,82 +114,79 @@ class Layer:
     def bias(self) -> bool:
         return self.b is not None
 
-    def forward(self, a_prev: np.ndarray) -> np.ndarray:
-        """Compute ``Z = A_prev W^T + b`` and ``A = g(Z)``; keep ``A_prev``, ``Z``, ``A``.
+    def forward(self, a_prev: np.ndarray, work: Workspace | None = None,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, DenseCache]:
+        """Compute ``Z = A_prev W^T + b`` and ``A = g(Z)``.
 
         Parameters
         ----------
         a_prev : ndarray of shape (n_samples, n_in)
+        work : Workspace, optional
+            Where ``Z`` and ``A`` are written; new arrays if omitted.
+        rng : numpy.random.Generator, optional
+            Unused (a dense layer draws nothing); part of the layer interface.
 
         Returns
         -------
         a : ndarray of shape (n_samples, n_out)
+        cache : DenseCache
+            ``(A_prev, Z, A)``, for :meth:`backward`.
         """
-        z, a, _, _ = self._batch_buffers(a_prev.shape[0])
-        np.matmul(a_prev, self.W.T, out=z)          # z_j = sum_k w_jk a_k
+        shape = (a_prev.shape[0], self.n_out)
+        z = None if work is None else work.array(self, "z", shape)
+        z = np.matmul(a_prev, self.W.T, out=z)              # z_j = sum_k w_jk a_k
         if self.b is not None:
-            z += self.b                             #       + b_j
-        self.activation.value(z, out=a)             # a_j = g(z_j)
-        self.a_prev, self.z, self.a = a_prev, z, a
-        return a
+            z += self.b                                     #       + b_j
+        a = None if work is None else work.array(self, "a", shape)
+        a = self.activation.value(z, out=a)                 # a_j = g(z_j)
+        return a, DenseCache(a_prev, z, a)
 
-    def backward(self, dC_da: np.ndarray, need_dC_da_prev: bool = True) -> np.ndarray | None:
+    def backward(self, cache: DenseCache, dC_da: np.ndarray, grads: dict, work: Workspace | None = None,
+                 need_dC_da_prev: bool = True) -> np.ndarray | None:
         """Backpropagate ``dC/dA`` through the activation and the weighted sum.
-
-        Fills :attr:`dW` and :attr:`db` and returns ``dC/dA_prev``.
 
         Parameters
         ----------
+        cache : DenseCache
+            What :meth:`forward` returned for this batch.
         dC_da : ndarray of shape (n_samples, n_out)
             The upstream gradient, ``dC/da_j`` for every sample and node.
+        grads : dict
+            ``{"W": ..., "b": ...}`` arrays of the parameters' shapes that
+            receive ``dC/dW`` and ``dC/db``.
+        work : Workspace, optional
         need_dC_da_prev : bool, default True
             ``False`` skips the product that only a previous layer would use.
-        """
-        _, _, dC_dz, _ = self._batch_buffers(dC_da.shape[0])
-        # The first factor times the second: dC/dz_j = dC/da_j * da_j/dz_j.
-        self.activation.backward(self.z, self.a, dC_da, out=dC_dz)
-        return self.backward_from_z(dC_dz, need_dC_da_prev)
 
-    def backward_from_z(self, dC_dz: np.ndarray, need_dC_da_prev: bool = True) -> np.ndarray | None:
+        Returns
+        -------
+        ndarray of shape (n_samples, n_in) or None
+            ``dC/dA_prev``.
+        """
+        dC_dz = None if work is None else work.array(self, "dC_dz", dC_da.shape)
+        # The first factor times the second: dC/dz_j = dC/da_j * da_j/dz_j.
+        dC_dz = self.activation.backward(cache.z, cache.a, dC_da, out=dC_dz)
+        return self.backward_from_z(cache, dC_dz, grads, work, need_dC_da_prev)
+
+    def backward_from_z(self, cache: DenseCache, dC_dz: np.ndarray, grads: dict,
+                        work: Workspace | None = None, need_dC_da_prev: bool = True) -> np.ndarray | None:
         """Backpropagate ``dC/dZ`` through the weighted sum ``Z = A_prev W^T + b``.
 
         The third factor of the chain rule, ``dz_j/dw_jk = a_k`` (the previous
         layer's output), gives ``dC/dW``; ``dz_j/db_j = 1`` gives ``dC/db``; and
         ``dz_j/da_k = w_jk`` carries the gradient to the previous layer.
         """
-        if self.dW is None:
-            self.dW = np.empty_like(self.W)
-            self.db = None if self.b is None else np.empty_like(self.b)
-        np.matmul(dC_dz.T, self.a_prev, out=self.dW)          # dC/dw_jk = dC/dz_j * a_k
+        np.matmul(dC_dz.T, cache.a_prev, out=grads["W"])       # dC/dw_jk = dC/dz_j * a_k
         if self.b is not None:
-            np.sum(dC_dz, axis=0, out=self.db)                 # dC/db_j = dC/dz_j
+            np.sum(dC_dz, axis=0, out=grads["b"])              # dC/db_j = dC/dz_j
         if not need_dC_da_prev:
             return None
-        dC_da_prev = self._batch_buffers(dC_dz.shape[0])[3]
-        return np.matmul(dC_dz, self.W, out=dC_da_prev)       # dC/da_k = sum_j dC/dz_j w_jk
-
-    def _batch_buffers(self, n: int) -> tuple[np.ndarray, ...]:
-        """``Z``, ``A``, ``dC/dZ`` and ``dC/dA_prev`` for a batch of ``n``, reused across batches.
-
-        Two sizes are kept: an epoch's full batches and its last, smaller one.
-        """
-        buffers = self._buffers.get(n)
-        if buffers is None:
-            if len(self._buffers) >= 2:
-                self._buffers.pop(next(iter(self._buffers)))
-            shape = (n, self.n_out)
-            buffers = (np.empty(shape, self.dtype), np.empty(shape, self.dtype),
-                       np.empty(shape, self.dtype), np.empty((n, self.n_in), self.dtype))
-            self._buffers[n] = buffers
-        return buffers
+        out = None if work is None else work.array(self, "dC_da_prev", (dC_dz.shape[0], self.n_in))
+        return np.matmul(dC_dz, self.W, out=out)              # dC/da_k = sum_j dC/dz_j w_jk
 
     def parameters(self) -> dict[str, np.ndarray | None]:
         """The layer's parameters as plain data: ``{"W": W, "b": b}`` (the arrays themselves)."""
         return {"W": self.W, "b": self.b}
-
-    def gradients(self) -> dict[str, np.ndarray | None]:
-        """The last backward pass's gradients: ``{"W": dC/dW, "b": dC/db or None}`` (the layer's own arrays)."""
-        return {"W": self.dW, "b": self.db}
 
     def config(self) -> dict:
         """Plain-data description of the layer's shape and activation."""
@@ -189,5 +194,66 @@ class Layer:
                 "bias": self.bias}
 
     def __repr__(self) -> str:
-        return (f"Layer({self.n_in}, {self.n_out}, activation={self.activation.name!r}, "
+        return (f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r}, "
                 f"bias={self.bias}, dtype={self.dtype.name!r})")
+
+
+#: The name the first releases used for :class:`Dense`.
+Layer = Dense
+
+
+class Dropout:
+    """Inverted dropout: while training, each node is dropped with probability ``rate``.
+
+    Forward, while training (an ``rng`` is given)::
+
+        mask = m / (1 - p),  m_k = 1 with probability 1 - p, else 0
+        a_k  = a_prev_k * mask_k
+
+    so the expected value of each ``a_k`` is ``a_prev_k`` and prediction, which
+    draws nothing, passes ``a_prev`` through unchanged. Backward, the mask is
+    the local derivative: ``dC/da_prev_k = dC/da_k * mask_k``.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        The probability ``p`` of dropping a node.
+    """
+
+    def __init__(self, rate: float):
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
+            raise ValueError(f"dropout rate must be a number in [0, 1); got {rate!r}")
+        self.rate = float(rate)
+
+    def forward(self, a_prev: np.ndarray, work: Workspace | None = None,
+                rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return ``a_prev * mask`` and the mask while training (``rng`` given), else ``a_prev`` and None."""
+        if rng is None or self.rate == 0:
+            return a_prev, None
+        shape = a_prev.shape
+        if work is None:
+            u = rng.random(shape, dtype=a_prev.dtype)
+        else:
+            u = rng.random(out=work.array(self, "mask", shape), dtype=a_prev.dtype)
+        # The mask overwrites the uniform draws it is made from: 1/(1-p) where u >= p, else 0.
+        mask = np.multiply(u >= self.rate, a_prev.dtype.type(1.0 / (1.0 - self.rate)), out=u)
+        a = None if work is None else work.array(self, "a", shape)
+        return np.multiply(a_prev, mask, out=a), mask
+
+    def backward(self, mask: np.ndarray | None, dC_da: np.ndarray, grads: dict | None = None,
+                 work: Workspace | None = None, need_dC_da_prev: bool = True) -> np.ndarray | None:
+        """``dC/da_prev = dC/da * mask`` (the identity where nothing was dropped)."""
+        if mask is None:
+            return dC_da
+        out = None if work is None else work.array(self, "dC_da_prev", dC_da.shape)
+        return np.multiply(dC_da, mask, out=out)
+
+    def parameters(self) -> dict:
+        """No parameters."""
+        return {}
+
+    def config(self) -> dict:
+        return {"rate": self.rate}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate:g})"

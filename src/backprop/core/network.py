@@ -8,7 +8,13 @@ hands ``dC/dA`` from each layer to the one before it.
 The loss of a batch is the mean of the per-sample losses, so its gradient is
 the article's average ``dC/dw = 1/N sum_i dC_i/dw``: the backward pass starts
 from ``(1/N) dC_i/da`` and the products ``dC/dZ^T A_prev`` then sum the
-per-sample terms.
+per-sample terms. With sample weights ``w_i`` the average is weighted,
+``sum_i w_i dC_i/dw / sum_i w_i``, and the backward pass starts from
+``w_i / sum_i w_i dC_i/da``: an integer weight counts a sample that many times.
+
+The network keeps only its parameters. A forward pass for training returns
+its trace (each layer's cache) and the backward pass takes it back, so
+prediction never disturbs a training run.
 """
 
 from __future__ import annotations
@@ -18,23 +24,24 @@ from typing import Sequence
 import numpy as np
 
 from .activations import get_activation
-from .layers import Layer
+from .layers import Dense, DenseCache, Dropout, Layer
 from .losses import FUSED_OUTPUTS, FusedOutput, Loss, get_loss
-from .training import History, fit
-from .validation import check_dtype, check_matrix, check_positive_int, check_rng
+from .validation import check_dtype, check_matrix, check_positive_int, check_rng, check_sample_weight
+from .workspace import Workspace
 
 __all__ = ["Network"]
 
 
 class Network:
-    """A feed-forward network: a list of :class:`Layer` and a loss.
+    """A feed-forward network: a sequence of layers and a loss.
 
     Parameters
     ----------
-    layers : sequence of Layer
+    layers : sequence of Dense and Dropout
         The layers from the first hidden layer to the output layer; each
-        layer's ``n_in`` must equal the previous layer's ``n_out``, and all must
-        share one dtype.
+        :class:`Dense` layer's ``n_in`` must equal the previous one's ``n_out``,
+        and all must share one dtype. A :class:`Dropout` may stand before any
+        dense layer (before the first, it drops inputs), not after the last.
     loss : str, dict or Loss, default "sse"
         The loss, see :mod:`backprop.core.losses`. ``"sse"`` is the article's.
     fuse_output : bool, default True
@@ -44,6 +51,13 @@ class Network:
         as the unfused chain rule but stays finite where an output rounds to
         0 or 1. Ignored for other pairs.
 
+    Attributes
+    ----------
+    layers : list of Dense
+        The article's layers ``l = 1 .. L``, the ones with weights.
+    stack : list of Dense and Dropout
+        Every layer in order, as given.
+
     Examples
     --------
     >>> import backprop as bp
@@ -52,30 +66,43 @@ class Network:
     (1, 1)
     """
 
-    def __init__(self, layers: Sequence[Layer], loss="sse", *, fuse_output: bool = True):
-        layers = list(layers)
-        if not layers:
+    def __init__(self, layers: Sequence, loss="sse", *, fuse_output: bool = True):
+        stack = list(layers)
+        if not stack:
             raise ValueError("a network needs at least one layer; got an empty list")
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}] must be a backprop Layer; got {type(layer).__name__}")
-        for i in range(1, len(layers)):
-            if layers[i].n_in != layers[i - 1].n_out:
+        for i, layer in enumerate(stack):
+            if not isinstance(layer, (Dense, Dropout)):
+                raise TypeError(f"layers[{i}] must be a backprop Dense or Dropout layer; got {type(layer).__name__}")
+            if isinstance(layer, Dropout) and i + 1 < len(stack) and isinstance(stack[i + 1], Dropout):
+                raise ValueError(f"layers[{i}] and layers[{i + 1}] are both Dropout; use one with the combined rate")
+        dense = [layer for layer in stack if isinstance(layer, Dense)]
+        if not dense:
+            raise ValueError("a network needs at least one Dense layer; got none")
+        if isinstance(stack[-1], Dropout):
+            raise ValueError("a Dropout layer cannot come after the output layer; put it before a Dense layer")
+        where = [i for i, layer in enumerate(stack) if isinstance(layer, Dense)]
+        for i, j in zip(where, where[1:]):
+            if stack[j].n_in != stack[i].n_out:
                 raise ValueError(
-                    f"layers[{i}] takes {layers[i].n_in} inputs but layers[{i - 1}] has "
-                    f"{layers[i - 1].n_out} outputs; they must be equal"
+                    f"layers[{j}] takes {stack[j].n_in} inputs but layers[{i}] has "
+                    f"{stack[i].n_out} outputs; they must be equal"
                 )
-        dtypes = {layer.dtype for layer in layers}
+        dtypes = {layer.dtype for layer in dense}
         if len(dtypes) > 1:
             raise ValueError(f"all layers must share one dtype; got {sorted(d.name for d in dtypes)}")
-        self.layers: list[Layer] = layers
+        self.stack: list = stack
+        self.layers: list[Dense] = dense
         self.loss_fn: Loss = get_loss(loss)
         self.fuse_output = bool(fuse_output)
+        check_output_pair(self.layers[-1].activation.name, self.loss_fn.name)
+        # Where each layer of the stack finds its gradients: the index of its dense layer, or None.
+        index = iter(range(len(dense)))
+        self._grad_index = [next(index) if isinstance(layer, Dense) else None for layer in stack]
 
     @classmethod
     def from_sizes(cls, sizes: Sequence[int], activation="sigmoid", output_activation=None,
                    loss="sse", bias: bool = True, seed=None, dtype="float64", init=None,
-                   fuse_output: bool = True) -> "Network":
+                   fuse_output: bool = True, dropout=0.0, input_dropout: float = 0.0) -> "Network":
         """Build a network from its layer sizes, input layer first.
 
         Parameters
@@ -97,6 +124,11 @@ class Network:
             Weight initializer for every layer; by default chosen per activation.
         fuse_output : bool, default True
             See :class:`Network`.
+        dropout : float or sequence of float, default 0.0
+            A :class:`Dropout` after each hidden layer: one rate for all, or
+            one per hidden layer (0 adds none).
+        input_dropout : float, default 0.0
+            A :class:`Dropout` on the inputs, before the first layer.
         """
         sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else None
         if sizes is None or len(sizes) < 2:
@@ -108,12 +140,42 @@ class Network:
         hidden = get_activation(activation)
         output = get_activation(output_activation) if output_activation is not None else hidden
         n_layers = len(sizes) - 1
-        layers = [
-            Layer(sizes[i], sizes[i + 1], output if i == n_layers - 1 else hidden,
-                  bias=bias, init=init, seed=rng, dtype=dtype)
-            for i in range(n_layers)
-        ]
-        return cls(layers, loss, fuse_output=fuse_output)
+        rates = per_hidden_layer(dropout, n_layers - 1, "dropout")
+        rates = [input_dropout, *rates]
+        stack = []
+        for i in range(n_layers):
+            if rates[i]:
+                stack.append(Dropout(rates[i]))
+            stack.append(Dense(sizes[i], sizes[i + 1], output if i == n_layers - 1 else hidden,
+                               bias=bias, init=init, seed=rng, dtype=dtype))
+        return cls(stack, loss, fuse_output=fuse_output)
+
+    @classmethod
+    def from_config(cls, config: dict, seed=None, init=None) -> "Network":
+        """A network of the shape :meth:`config` describes, with fresh weights (from ``seed`` and ``init``).
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            If the description is incomplete or inconsistent.
+        """
+        sizes = [int(n) for n in config["sizes"]]
+        n_layers = len(sizes) - 1
+        bias = config.get("bias", True)
+        bias = bias if isinstance(bias, list) else [bias] * n_layers
+        rates = config.get("dropout") or [0.0] * n_layers
+        if len(config["activations"]) != n_layers or len(bias) != n_layers or len(rates) != n_layers:
+            raise ValueError(f"the config describes {n_layers} layers but lists "
+                             f"{len(config['activations'])} activations, {len(bias)} biases "
+                             f"and {len(rates)} dropout rates")
+        rng = check_rng(seed)
+        stack = []
+        for i in range(n_layers):
+            if rates[i]:
+                stack.append(Dropout(rates[i]))
+            stack.append(Dense(sizes[i], sizes[i + 1], config["activations"][i], bias=bool(bias[i]),
+                               init=init, seed=rng, dtype=config.get("dtype", "float64")))
+        return cls(stack, config.get("loss", "sse"), fuse_output=config.get("fuse_output", True))
 
     # -- shape -------------------------------------------------------------
 
@@ -130,6 +192,18 @@ class Network:
     def n_parameters(self) -> int:
         """The number of weights and biases."""
         return sum(p.size for layer in self.layers for p in layer.parameters().values() if p is not None)
+
+    @property
+    def dropout(self) -> list[float]:
+        """The dropout rate on the input of each dense layer (0 where there is none)."""
+        rates, pending = [], 0.0
+        for layer in self.stack:
+            if isinstance(layer, Dropout):
+                pending = layer.rate
+            else:
+                rates.append(pending)
+                pending = 0.0
+        return rates
 
     @property
     def fused(self) -> FusedOutput | None:
@@ -152,7 +226,7 @@ class Network:
         return Y
 
     def forward(self, X) -> np.ndarray:
-        """The output activations ``a^L`` for each sample.
+        """The output activations ``a^L`` for each sample (dropout inactive).
 
         Parameters
         ----------
@@ -162,43 +236,54 @@ class Network:
         -------
         ndarray of shape (n_samples, n_outputs)
         """
-        return self.forward_unchecked(self.check_X(X)).copy()
+        return self.forward_unchecked(self.check_X(X))
 
-    def loss(self, X, Y) -> float:
-        """The mean over samples of the per-sample loss, ``1/N sum_i C_i``."""
+    def loss(self, X, Y, sample_weight=None) -> float:
+        """The (weighted) mean over samples of the per-sample loss, ``1/N sum_i C_i``."""
         X = self.check_X(X)
         Y = self.check_Y(Y, X.shape[0])
-        self.forward_unchecked(X)
-        return float(np.mean(self.per_sample_loss(Y)))
+        w = check_sample_weight(sample_weight, X.shape[0])
+        losses = self.per_sample_loss(self.forward_train(X)[1], Y)
+        return float(np.mean(losses) if w is None else np.dot(w, losses) / w.sum())
 
-    def gradients(self, X, Y) -> list[dict[str, np.ndarray | None]]:
+    def gradients(self, X, Y, sample_weight=None) -> list[dict[str, np.ndarray | None]]:
         """The gradient of the mean loss: the average of the per-sample gradients.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_inputs)
+        Y : array_like of shape (n_samples, n_outputs)
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights ``w_i``; the gradient is then the weighted
+            average ``sum_i w_i dC_i/dw / sum_i w_i``.
 
         Returns
         -------
         list of dict
-            One dict per layer, ``{"W": dC/dW, "b": dC/db or None}``, with the
-            shapes of ``W`` and ``b``.
+            One dict per dense layer, ``{"W": dC/dW, "b": dC/db or None}``,
+            with the shapes of ``W`` and ``b``. Dropout is inactive.
         """
         X = self.check_X(X)
         Y = self.check_Y(Y, X.shape[0])
-        self.forward_unchecked(X)
-        self.backward_unchecked(Y)
-        # Copies: the layers reuse their gradient arrays on the next pass.
-        return [{k: (None if v is None else v.copy()) for k, v in layer.gradients().items()}
-                for layer in self.layers]
+        w = check_sample_weight(sample_weight, X.shape[0])
+        work = Workspace(self.parameters(), self.dtype)
+        _, trace = self.forward_train(X)
+        self.backward(trace, Y, work.grads, scale=self.row_scale(w, X.shape[0]))
+        return work.grads
 
-    def fit(self, X, Y, **options) -> History:
+    def fit(self, X, Y, **options):
         """Train by mini-batch gradient descent and return the per-epoch history.
 
         ``history = net.fit(X, Y, epochs=..., batch_size=..., optimizer="sgd", lr=...,
-        seed=..., validation_data=None, validation_split=0.0, ...)``; see
-        :func:`backprop.core.training.fit` for every option.
+        seed=..., sample_weight=None, validation_data=None, validation_split=0.0, ...)``;
+        see :func:`backprop.core.training.fit` for every option.
         """
+        from .training import fit  # the loop drives a network; the network does not need it to exist
+
         return fit(self, X, Y, **options)
 
     def parameters(self) -> list[dict[str, np.ndarray | None]]:
-        """The parameters, one ``{"W": W, "b": b}`` per layer (the arrays themselves)."""
+        """The parameters, one ``{"W": W, "b": b}`` per dense layer (the arrays themselves)."""
         return [layer.parameters() for layer in self.layers]
 
     def get_weights(self) -> list[dict[str, np.ndarray | None]]:
@@ -223,8 +308,8 @@ class Network:
                 target[...] = source
 
     def config(self) -> dict:
-        """Plain-data description: sizes, activations, bias, loss, dtype."""
-        return {
+        """Plain-data description: sizes, activations, bias, loss, dtype (and dropout, if any)."""
+        config = {
             "sizes": self.sizes,
             "activations": [layer.activation.config() for layer in self.layers],
             "bias": [layer.bias for layer in self.layers],
@@ -232,48 +317,125 @@ class Network:
             "dtype": self.dtype.name,
             "fuse_output": self.fuse_output,
         }
+        if any(self.dropout):
+            config["dropout"] = self.dropout
+        return config
 
     def __repr__(self) -> str:
         acts = ", ".join(layer.activation.name for layer in self.layers)
-        return f"Network(sizes={self.sizes}, activations=[{acts}], loss={self.loss_fn.name!r}, dtype={self.dtype.name!r})"
+        drop = f", dropout={self.dropout}" if any(self.dropout) else ""
+        return (f"Network(sizes={self.sizes}, activations=[{acts}], loss={self.loss_fn.name!r}, "
+                f"dtype={self.dtype.name!r}{drop})")
 
     # -- the hot path: trusts its input --------------------------------------
 
     def forward_unchecked(self, X: np.ndarray) -> np.ndarray:
-        """Forward propagation for an already checked ``X``; every layer keeps its ``z`` and ``a``."""
+        """Prediction for an already checked ``X``: new arrays, dropout inactive, nothing kept."""
         a = X
         for layer in self.layers:
-            a = layer.forward(a)
+            a = layer.forward(a)[0]
         return a
 
-    def per_sample_loss(self, Y: np.ndarray) -> np.ndarray:
-        """The per-sample losses ``C_i`` of the last forward pass."""
-        out = self.layers[-1]
+    def forward_train(self, X: np.ndarray, work: Workspace | None = None,
+                      rng: np.random.Generator | None = None) -> tuple[np.ndarray, list]:
+        """Forward propagation that keeps what backpropagation needs.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_inputs)
+            Already checked.
+        work : Workspace, optional
+            Where the batch's arrays go; new ones if omitted.
+        rng : numpy.random.Generator, optional
+            Draws the dropout masks; without it dropout is inactive.
+
+        Returns
+        -------
+        a : ndarray of shape (n_samples, n_outputs)
+        trace : list
+            Each layer's cache, in order: :class:`DenseCache` ``(A_prev, Z, A)``
+            for a dense layer, the mask (or None) for a dropout layer.
+        """
+        a, trace = X, []
+        for layer in self.stack:
+            a, cache = layer.forward(a, work, rng)
+            trace.append(cache)
+        return a, trace
+
+    def per_sample_loss(self, trace: list, Y: np.ndarray) -> np.ndarray:
+        """The per-sample losses ``C_i`` of the forward pass that made ``trace``."""
+        out: DenseCache = trace[-1]
         fused = self.fused
         if fused is not None:
             return fused.per_sample(out.z, out.a, Y)
         return self.loss_fn.per_sample(out.a, Y)
 
-    def backward_unchecked(self, Y: np.ndarray, scale: float | None = None) -> None:
-        """Backpropagation after :meth:`forward_unchecked`; fills every layer's ``dW`` and ``db``.
+    @staticmethod
+    def row_scale(sample_weight: np.ndarray | None, n: int):
+        """The factor on each sample's gradient that makes their sum the (weighted) average.
+
+        ``1/N`` without weights; ``w_i / sum_i w_i`` (a column) with them.
+        """
+        if sample_weight is None:
+            return 1.0 / n
+        return (sample_weight / sample_weight.sum())[:, None]
+
+    def backward(self, trace: list, Y: np.ndarray, grads: list[dict], work: Workspace | None = None,
+                 scale=None) -> None:
+        """Backpropagation from the output to the first layer; fills ``grads``.
 
         Parameters
         ----------
+        trace : list
+            What :meth:`forward_train` returned for this batch.
         Y : ndarray of shape (n_samples, n_outputs)
-        scale : float, optional
-            The factor on the per-sample gradients; ``1/N`` by default, which
-            makes the result the average of the per-sample gradients.
+        grads : list of dict
+            One ``{"W": ..., "b": ...}`` per dense layer, overwritten with
+            ``dC/dW`` and ``dC/db``.
+        work : Workspace, optional
+        scale : float or ndarray of shape (n_samples, 1), optional
+            The factor on each sample's gradient: ``1/N`` by default, which
+            makes the result the average of the per-sample gradients
+            (see :meth:`row_scale`).
         """
-        out = self.layers[-1]
         if scale is None:
             scale = 1.0 / Y.shape[0]
+        last = len(self.stack) - 1
+        out: DenseCache = trace[last]
         fused = self.fused
         if fused is not None:
-            dC_dz = fused.delta(out.z, out.a, Y) * scale
-            dC_da = out.backward_from_z(dC_dz, need_dC_da_prev=len(self.layers) > 1)
+            # dC/dz of the output layer directly, where its two chain-rule factors cancel.
+            dC_da = self.stack[last].backward_from_z(out, fused.delta(out.z, out.a, Y) * scale,
+                                                     grads[-1], work, need_dC_da_prev=last > 0)
         else:
             # At the output layer, dC_i/da_j^L comes from the loss: 2 (a_j - y_j) for sse.
-            dC_da = out.backward(self.loss_fn.derivative(out.a, Y) * scale,
-                                 need_dC_da_prev=len(self.layers) > 1)
-        for i in range(len(self.layers) - 2, -1, -1):
-            dC_da = self.layers[i].backward(dC_da, need_dC_da_prev=i > 0)
+            dC_da = self.stack[last].backward(out, self.loss_fn.derivative(out.a, Y) * scale,
+                                              grads[-1], work, need_dC_da_prev=last > 0)
+        for i in range(last - 1, -1, -1):
+            g = self._grad_index[i]
+            dC_da = self.stack[i].backward(trace[i], dC_da, None if g is None else grads[g], work,
+                                           need_dC_da_prev=i > 0)
+
+
+def per_hidden_layer(value, n_hidden: int, name: str) -> list:
+    """A setting given once for every hidden layer, or as a sequence with one entry per hidden layer."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_hidden:
+            raise ValueError(f"{name} lists {len(value)} values but there are {n_hidden} hidden layers; "
+                             f"give one value or one per hidden layer")
+        return list(value)
+    return [value] * n_hidden
+
+
+def check_output_pair(activation: str, loss: str) -> None:
+    """Refuse an output activation and loss that train the wrong thing.
+
+    ``cross_entropy`` is ``-sum_j y_j log a_j``: with softmax outputs, raising
+    the right class lowers the others, but sigmoid outputs are independent and
+    the loss is zero for every target ``y_j = 0`` (a sigmoid with one node and
+    class-0 samples learns nothing from them). Sigmoid outputs need
+    ``binary_cross_entropy``.
+    """
+    if loss == "cross_entropy" and activation == "sigmoid":
+        raise ValueError("loss 'cross_entropy' with a sigmoid output ignores every target that is 0; "
+                         "use loss 'binary_cross_entropy' with sigmoid outputs (or a softmax output)")

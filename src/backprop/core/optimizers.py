@@ -15,6 +15,11 @@ weight_decay : float
     L2 penalty ``wd/2 * ||W||^2`` added to the loss, so ``wd * W`` is added to
     the gradient of each weight matrix before the update. Biases are not
     decayed. :class:`AdamW` instead shrinks the weights directly (decoupled).
+    This is the one place the penalty lives: :meth:`Optimizer.penalty` is its
+    value, which the training loop adds to the reported loss.
+decay_per_sample : bool
+    Divide the penalty by the batch's total sample weight, as scikit-learn's
+    ``alpha`` is: ``alpha/(2 n) * ||W||^2`` for a batch of ``n`` samples.
 clip_norm : float or None
     If the global norm of all gradients together exceeds it, they are scaled
     down to this norm before the update.
@@ -97,15 +102,17 @@ class Optimizer:
     default_lr = 0.01
     slots: tuple[str, ...] = ()
 
-    def __init__(self, lr: float | None = None, *, weight_decay: float = 0.0, clip_norm: float | None = None):
+    def __init__(self, lr: float | None = None, *, weight_decay: float = 0.0, clip_norm: float | None = None,
+                 decay_per_sample: bool = False):
         self.lr = _check_rate(self.default_lr if lr is None else lr, "lr")
         self.base_lr = self.lr
         self.weight_decay = _check_rate(weight_decay, "weight_decay", allow_zero=True)
+        self.decay_per_sample = bool(decay_per_sample)
         self.clip_norm = None if clip_norm is None else _check_rate(clip_norm, "clip_norm")
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
-    def step(self, params: Params, grads: Params) -> None:
+    def step(self, params: Params, grads: Params, batch_weight: float = 1.0) -> None:
         """Update every parameter array in place from its gradient.
 
         Parameters
@@ -114,23 +121,37 @@ class Optimizer:
             ``network.parameters()``.
         grads : list of dict
             The matching gradients, e.g. ``network.gradients(X, Y)``.
+        batch_weight : float, default 1
+            The batch's total sample weight (its size without weights); used
+            only with ``decay_per_sample``.
         """
         if self.clip_norm is not None:
             grads = clip_by_global_norm(grads, self.clip_norm)
         self.t += 1
+        wd = self._decay(batch_weight)
         for i, (p, g) in enumerate(zip(params, grads)):
             for name, w in p.items():
                 if w is None:
                     continue
                 grad = g[name]
-                if name == "W" and self.weight_decay and self.coupled_decay:
-                    grad = grad + self.weight_decay * w
+                if name == "W" and wd and self.coupled_decay:
+                    grad = grad + wd * w                  # d/dW of wd/2 ||W||^2
                 key = f"{i}.{name}"
                 if key not in self.state:
                     self.state[key] = {s: np.zeros_like(w) for s in self.slots}
                 self.update(w, grad, self.state[key], decay=name == "W")
 
     coupled_decay = True
+
+    def _decay(self, batch_weight: float) -> float:
+        return self.weight_decay / batch_weight if self.decay_per_sample else self.weight_decay
+
+    def penalty(self, params: Params, batch_weight: float = 1.0) -> float:
+        """The L2 term of the loss, ``wd/2 * sum ||W||^2`` (0 for decoupled decay)."""
+        wd = self._decay(batch_weight)
+        if not wd or not self.coupled_decay:
+            return 0.0
+        return 0.5 * wd * sum(float(np.vdot(p["W"], p["W"])) for p in params)
 
     def update(self, w: np.ndarray, grad: np.ndarray, state: dict, decay: bool) -> None:
         """Update one array ``w`` in place."""
@@ -162,6 +183,8 @@ class Optimizer:
     def config(self) -> dict:
         """The hyper-parameters as plain data."""
         out = {"name": self.name, "lr": self.base_lr, "weight_decay": self.weight_decay}
+        if self.decay_per_sample:
+            out["decay_per_sample"] = True
         if self.clip_norm is not None:
             out["clip_norm"] = self.clip_norm
         return out

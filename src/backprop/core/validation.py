@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_dtype", "check_matrix", "check_positive_int", "check_rng"]
+__all__ = ["check_dtype", "check_matrix", "check_positive_int", "check_rng", "check_sample_weight"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -108,3 +108,24 @@ def _all_finite(arr: np.ndarray, rows_per_block: int = 4096) -> bool:
         return True
     return all(np.isfinite(arr[start:start + rows_per_block]).all()
                for start in range(0, arr.shape[0], rows_per_block))
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Return per-sample weights as a float64 vector of ``n_samples`` (None stays None).
+
+    They must be finite, non-negative and not all zero.
+    """
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_weight must be numbers, one per sample; got {sample_weight!r:.80}") from None
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), one weight per sample; "
+                         f"got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must hold finite, non-negative numbers")
+    if not w.any():
+        raise ValueError("the sample weights are all zero; at least one sample needs a positive weight")
+    return w

@@ -1,0 +1,213 @@
+"""The estimators' parameters: their documentation, and their checks at fit time."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.activations import Activation, get_activation
+from ..core.losses import Loss
+from ..core.network import per_hidden_layer
+from ..core.optimizers import OPTIMIZERS
+from ..core.training import Callback
+from ..core.training.callbacks import as_callback
+from ..core.validation import check_dtype
+
+# scikit-learn's name for the mean squared error.
+LOSS_ALIASES = {"squared_error": "mse"}
+
+
+@dataclass
+class Settings:
+    """The estimator's parameters after validation, in the form training uses."""
+
+    hidden: list[int]
+    activations: list[Activation]
+    output_activation: Activation
+    loss: Loss
+    dropout: list[float]
+    dtype: np.dtype
+    validation_fraction: float
+    callbacks: list[Callback]
+
+
+def number(value, name, *, low=None, high=None, low_open=False, high_open=False, integer=False):
+    """Check that ``value`` is a real (or integral) number in the given range; return it."""
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and not integer:
+        ok = math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "" if low is None else f"{'(' if low_open else '['}{low}, "
+        hi = "" if high is None else f"{high}{')' if high_open else ']'}"
+        where = f" in {lo or '(-inf, '}{hi or 'inf)'}" if (low is not None or high is not None) else ""
+        raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}{where}; got {value!r}")
+    return value
+
+
+def check_settings(est) -> Settings:
+    """Check every parameter of ``est`` and say which one is wrong; return them ready for use."""
+    sizes = est.hidden_layer_sizes
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = (sizes,)
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"hidden_layer_sizes must be a sequence of positive integers; got {sizes!r}")
+    hidden = [number(n, f"hidden_layer_sizes[{i}]", low=1, integer=True) for i, n in enumerate(sizes)]
+
+    activations = [get_activation(a) for a in per_hidden_layer(est.activation, len(hidden), "activation")]
+    loss = est._loss()
+    output = est._output_activation()
+
+    dropout = [number(p, "dropout", low=0, high=1, high_open=True)
+               for p in per_hidden_layer(est.dropout, len(hidden), "dropout")]
+    dtype = check_dtype(est.dtype)
+
+    if not isinstance(est.solver, str) or est.solver.lower() not in OPTIMIZERS:
+        raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}; got {est.solver!r}")
+    number(est.learning_rate_init, "learning_rate_init", low=0, low_open=True)
+    number(est.alpha, "alpha", low=0)
+    if not (isinstance(est.batch_size, str) and est.batch_size == "auto"):
+        number(est.batch_size, "batch_size ('auto' or a positive integer)", low=1, integer=True)
+    number(est.max_iter, "max_iter", low=1, integer=True)
+    number(est.tol, "tol", low=0)
+    if est.n_iter_no_change != math.inf:
+        number(est.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+    number(est.momentum, "momentum", low=0, high=1, high_open=True)
+    number(est.beta_1, "beta_1", low=0, high=1, high_open=True)
+    number(est.beta_2, "beta_2", low=0, high=1, high_open=True)
+    number(est.epsilon, "epsilon", low=0, low_open=True)
+    for flag in ("bias", "shuffle", "early_stopping", "warm_start"):
+        if not isinstance(getattr(est, flag), (bool, np.bool_)):
+            raise ValueError(f"{flag} must be True or False; got {getattr(est, flag)!r}")
+
+    fraction = est.validation_fraction
+    if fraction is None:
+        fraction = 0.1 if est.early_stopping else 0.0
+    else:
+        number(fraction, "validation_fraction (None or a number)", low=0, high=1, low_open=True, high_open=True)
+
+    callbacks = [as_callback(cb, f"callbacks[{i}]") for i, cb in enumerate(est.callbacks or ())]
+    return Settings(hidden, activations, output, loss, dropout, dtype, float(fraction), callbacks)
+
+
+def as_generator(state) -> np.random.Generator:
+    """A Generator from ``random_state``: None, an int, a RandomState or a Generator."""
+    if isinstance(state, np.random.Generator):
+        return state
+    if isinstance(state, np.random.RandomState):
+        return np.random.default_rng(state.randint(np.iinfo(np.int32).max))
+    seed = isinstance(state, numbers.Integral) and not isinstance(state, bool) and state >= 0
+    if state is None or seed:
+        return np.random.default_rng(state)
+    raise ValueError(f"random_state must be None, a non-negative integer, a numpy RandomState "
+                     f"or Generator; got {state!r}")
+
+
+PARAMETERS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        The number of nodes in each hidden layer; ``()`` gives no hidden layer.
+    activation : str, Activation or sequence of them, default "relu"
+        The hidden layers' activation, one for all or one per hidden layer:
+        ``identity``, ``sigmoid`` (``logistic``), ``tanh``, ``relu``,
+        ``leaky_relu``, ``elu``, ``softplus``, ``gelu``.
+    loss : str, dict or Loss, default "{loss_default}"
+        ``sse`` (the article's ``sum_j (a_j - y_j)^2``), ``mse`` (``squared_error``),
+        ``mae``, ``huber``, ``cross_entropy`` (``log_loss``),
+        ``binary_cross_entropy``, or an instance of a
+        :class:`backprop.core.losses.Loss` subclass with ``per_sample`` and
+        ``derivative``.
+    output_activation : str or None, default None
+        {output_doc}
+    bias : bool, default True
+        ``False`` gives the article's network without biases.
+    solver : str, default "adam"
+        ``sgd`` (the article's ``w <- w - lr * grad``, no momentum),
+        ``momentum``, ``nesterov``, ``adam``, ``adamw``, ``rmsprop``.
+    learning_rate_init : float, default 0.001
+        The learning rate.
+    alpha : float, default 0.0001
+        L2 penalty ``alpha/2 ||W||^2`` on the weights (not the biases),
+        divided by the batch's total sample weight as in scikit-learn.
+    batch_size : int or "auto", default "auto"
+        ``"auto"`` is ``min(200, n_samples)``; larger sizes are clipped to ``n_samples``.
+    max_iter : int, default 200
+        The most epochs ``fit`` runs.
+    shuffle : bool, default True
+        Reshuffle the samples every epoch.
+    random_state : None, int, RandomState or Generator, default None
+        Drives the initial weights, shuffling, the validation split and the
+        dropout masks; an int makes every ``fit`` the same.
+    tol : float, default 1e-4
+        An epoch improves when its monitored loss is below the best by more than ``tol``.
+    n_iter_no_change : int, default 10
+        Stop after more than this many epochs without improvement (the
+        validation loss with ``early_stopping``, else the training loss).
+    early_stopping : bool, default False
+        Monitor the loss on a held-out validation set and end with the weights
+        of its best epoch.
+    validation_fraction : float or None, default None
+        The fraction of the training samples held out for validation (stratified
+        for classifiers); None means 0.1 with ``early_stopping`` and no
+        validation set otherwise. With a validation set, ``validation_loss_curve_``
+        is recorded even without early stopping.
+    momentum : float, default 0.9
+        For ``solver="momentum"`` and ``"nesterov"``.
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        For ``adam`` and ``adamw`` (``epsilon`` also for ``rmsprop``).
+    dropout : float or sequence of float, default 0.0
+        The probability of dropping each hidden node during training (inverted
+        dropout), one for all hidden layers or one per hidden layer; in [0, 1).
+    callbacks : sequence of Callback or callable, default None
+        :class:`backprop.Callback` objects (``on_train_begin``, ``on_epoch_begin``,
+        ``on_batch_end``, ``on_epoch_end``, ``on_train_end``) or functions
+        ``fn(epoch, record)``; returning True from ``on_epoch_end`` stops training.
+        ``record`` holds ``epoch``, ``loss``, ``val_loss`` (with a validation set),
+        ``lr`` and ``seconds``.
+    dtype : {{"float64", "float32"}}, default "float64"
+        The dtype of the weights and of every computation.
+    warm_start : bool, default False
+        ``fit`` continues from the current weights (with a fresh optimizer)
+        and appends to the curves.
+    verbose : bool, default False
+        Print the loss after each epoch.
+"""
+
+ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    network_ : backprop.Network
+        The trained network; ``network_.layers[l].W[j, k]`` is the article's ``w_jk``.
+    coefs_, intercepts_ : list of ndarray
+        The weights in scikit-learn's layout (``W.T``) and the biases.
+    out_activation_ : str
+    loss_ : float
+        The training loss of the last epoch.
+    loss_curve_ : list of float
+        The training loss of each epoch: the weighted mean of the per-sample
+        losses of the batches (with dropout applied) plus the L2 penalty.
+    validation_loss_curve_ : list of float or None
+        The loss on the validation set after each epoch (no dropout, no
+        penalty), or None without a validation set.
+    best_loss_, best_validation_loss_ : float
+        The best monitored loss of the last ``fit``.
+    history_ : backprop.History
+        Every epoch's record as plain data.
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training samples seen.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+"""
+
+
