@@ -1,0 +1,59 @@
+"""MkDocs hook: tables generated from the project's own data rather than pasted.
+
+``<!-- results: NAME.md -->``
+    replaced by ``benchmarks/results/NAME.md``, the table that the benchmark script
+    wrote from its last run (``make bench`` writes ``full.md``,
+    ``python benchmarks/bench_mpi.py`` writes ``mpi.md``); a missing file fails the build.
+``<!-- names-table -->``
+    replaced by the names the engine accepts for activations, losses, initializers,
+    optimizers and schedules, read from its registries, with each one's docstring summary.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+RESULTS_MARKER = re.compile(r"<!-- results: ([\w.-]+\.md) -->")
+NAMES_MARKER = "<!-- names-table -->"
+
+
+def results_table(name: str) -> str:
+    path = RESULTS / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run the benchmark that writes it")
+    return path.read_text(encoding="utf-8").strip() + "\n"
+
+
+def _summary(obj) -> str:
+    doc = (obj.__doc__ or "").strip()
+    return doc.split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
+
+
+def names_table() -> str:
+    """One row per registry: the accepted names (aliases together), and per class its summary."""
+    import backprop as bp
+
+    lines = ["| kind | name | what it is |", "|---|---|---|"]
+    for kind, registry in (("activation", bp.ACTIVATIONS), ("loss", bp.LOSSES),
+                           ("optimizer", bp.OPTIMIZERS), ("schedule", bp.SCHEDULES),
+                           ("initializer", bp.INITIALIZERS)):
+        by_object: dict[int, list[str]] = {}
+        objects = {}
+        for name, obj in registry.items():
+            by_object.setdefault(id(obj), []).append(name)
+            objects[id(obj)] = obj
+        for key, names in by_object.items():
+            obj = objects[key]
+            summary = _summary(obj) if isinstance(obj, type) else ""
+            lines.append(f"| {kind} | {', '.join(f'`{n}`' for n in names)} | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
+    markdown = RESULTS_MARKER.sub(lambda m: results_table(m.group(1)), markdown)
+    if NAMES_MARKER in markdown:
+        markdown = markdown.replace(NAMES_MARKER, names_table())
+    return markdown
