@@ -15,7 +15,7 @@ A page's fenced code blocks are of these kinds (tests/docs/test_examples.py runs
 ``<!-- excerpt: PATH -->`` before a block
     The block quotes the file PATH (relative to the repository root) and is not run;
     it must still appear there: each run of lines between ``...`` lines is found in the
-    file as consecutive lines (leading and trailing whitespace aside).
+    file as consecutive lines (indentation and blank lines aside).
 ``<!-- fixture: NAME -->``
     Writes the named input file (see FIXTURES) into the page's working folder, for the
     blocks below it. Every page runs in a fresh temporary folder.
@@ -89,7 +89,7 @@ def excerpt_missing(path: str, body: str) -> str | None:
     file = ROOT / path
     if not file.is_file():
         return f"the excerpt names {path}, which does not exist"
-    lines = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
+    lines = [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     chunks, chunk = [], []
     for line in body.splitlines():
         if line.strip() in ("...", "# ..."):
