@@ -23,7 +23,7 @@ A page's fenced code blocks are of these kinds (tests/docs/test_examples.py runs
     Sybil's skip: the next block is not run (kept for runs that need the full MNIST
     files or minutes of training).
 
-Any other language (``text``, ``bash``, ``toml``, ``json``, ``latex``, ``csv``, ``markdown``)
+Any other language in SHOWN_ONLY (``text``, ``bash``, ``toml``, ``json``, ``latex``, ...)
 is shown, not run.
 """
 
@@ -41,7 +41,8 @@ from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipP
 from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOWN_ONLY = {"text", "bash", "toml", "json", "latex", "csv", "markdown"}
+SHOWN_ONLY = {"text", "bash", "sh", "shell", "toml", "yaml", "ini", "json", "latex", "csv", "markdown", "html",
+              "javascript", "css", "diff"}
 RUN = {"python", "console"}
 CHECKER_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 EXCERPT = re.compile(r"^[ \t]*<!-- excerpt: (?P<path>\S+) -->[ \t]*\n[ \t]*(?P<fence>```+)[^\n]*\n(?P<body>.*?)"
