@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test fuzz bench install dev clean
+.PHONY: demo test fuzz bench install dev docs docs-serve clean
 
 # Runtime install: the package and what the CLI needs.
 $(VENV)/.installed: pyproject.toml
@@ -16,6 +16,11 @@ $(VENV)/.installed: pyproject.toml
 # Development install: adds pytest, hypothesis and the PyTorch oracle.
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+# Documentation tools: MkDocs, its Material theme and mkdocstrings (the API reference).
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[docs]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,7 +38,14 @@ fuzz: dev
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -q -n 2
 
 bench: dev
-	$(PY) benchmarks/bench_epoch.py --readme
+	$(PY) benchmarks/bench_epoch.py
+
+# The documentation site, into site/; strict: a broken link, anchor or reference fails.
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 clean:
-	rm -rf $(VENV) plots digits.safetensors .pytest_cache .hypothesis
+	rm -rf $(VENV) plots digits.safetensors .pytest_cache .hypothesis site

@@ -20,8 +20,8 @@ Every measurement runs in a fresh process (so its peak memory is its own),
 and the implementations take turns, round after round, so that a slow spell
 of the machine does not fall on one of them. Medians, ranges and the ratios
 backprop/peer are printed and written to ``benchmarks/results/`` as JSON and
-Markdown; ``--readme`` also replaces the table in the README's performance
-section.
+Markdown; the documentation site renders ``benchmarks/results/full.md`` on its
+performance page (``--readme`` is kept for a README that has bench:start/end markers).
 
     python benchmarks/bench_epoch.py              # the full grid (make bench)
     python benchmarks/bench_epoch.py --quick      # four configurations, one repeat

@@ -22,7 +22,7 @@ Modelled: the seconds of one step on P nodes,
 one node's compute for the whole global batch (from the ``threads1``
 measurement), ``S`` the bytes of the gradient, ``BW`` the network bandwidth and
 ``alpha`` the latency of one message (a ring Allreduce sends 2 (P - 1)
-messages of S / P bytes each way). See docs/scaling-out.md.
+messages of S / P bytes each way). See docs/explanation/scaling-out.md.
 
     python benchmarks/bench_mpi.py               # the full grid, 3 rounds (about 8 minutes)
     python benchmarks/bench_mpi.py --quick       # 784-300-10, batch 128, 1 round

@@ -60,7 +60,7 @@ def add_parser(sub) -> None:
         "train", help="train a network and save it",
         description="Train a feed-forward network by backpropagation, show progress, save the model. "
                     "With no options: digits, one hidden layer of 64 relu units, softmax output, "
-                    "cross-entropy, Adam, 30 epochs, 20%% held out for validation.",
+                    "cross-entropy, Adam, 30 epochs, 20% held out for validation.",
     )
     src = p.add_argument_group("data (one of)")
     src.add_argument("--dataset", choices=sorted(DATASETS), help="a built-in data set (default: digits)")
