@@ -2,7 +2,7 @@
 
 For a data set in the plane, one forward pass of the network over a
 ``GRID x GRID`` grid of points gives the decision boundary (or regression
-surface), and the same pass's activations of every hidden node, at every
+surface), and the same pass's activations of every node, at every
 fourth point, give the small picture of what that node computes. Pictures
 travel as bytes (base64), one per grid point, each with the range it was
 scaled from.
@@ -52,8 +52,8 @@ def plane_pictures(model: Model, data: StudioData, n: int = GRID) -> dict:
     dict
         ``size``; ``output``: ``{"kind": "classes", "class": base64 class
         indices, "confidence": base64 0..255}`` or ``{"kind": "value", "lo",
-        "hi", "data"}``; ``nodes``: for the inputs and every hidden layer, a
-        list of pictures (``size`` ``ceil(n / NODE_STEP)``).
+        "hi", "data"}``; ``nodes``: for the inputs and every layer, a list of
+        pictures (``size`` ``ceil(n / NODE_STEP)``).
     """
     points = grid_points(data.extent, n)
     X = feature_matrix(points, data.features)
@@ -78,7 +78,7 @@ def plane_pictures(model: Model, data: StudioData, n: int = GRID) -> dict:
     small[::NODE_STEP, ::NODE_STEP] = True
     small = small.ravel()
     layers = [[_picture(X[small, c]) for c in range(X.shape[1])]]
-    for _, layer in dense_layers(net)[:-1]:
+    for _, layer in dense_layers(net):
         a = layer.a[small]
         layers.append([_picture(a[:, j]) for j in range(a.shape[1])])
     return {"size": n, "node_size": int(np.ceil(n / NODE_STEP)), "output": output, "nodes": layers}
