@@ -139,7 +139,8 @@ export class NetworkView {
     const slot = (n) => Math.min(34, (H - 20) / n);
     const box = (n) => Math.max(4, slot(n) - 6);
     const pos = sizes.map((n, c) => {
-      const x = 20 + ((W - 60) * c) / Math.max(1, columns - 1);
+      const left = featureNames && sizes[0] <= 12 ? 52 : 20;  // room for the features' names
+      const x = left + ((W - left - 40) * c) / Math.max(1, columns - 1);
       const top = (H - slot(n) * n) / 2;
       return Array.from({ length: n }, (_, j) => ({ x, y: top + slot(n) * j + slot(n) / 2, s: box(n) }));
     });
