@@ -9,6 +9,7 @@ download) holds the training between two batches.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -178,12 +179,13 @@ class Session:
 
     def upload_csv(self, data: bytes, filename: str, target: str) -> None:
         """Read an uploaded CSV with :func:`backprop.data.load_csv` and train on it; a bad file changes nothing."""
-        name = Path(filename or "upload.csv").name[:80] or "upload.csv"
+        name = _safe_name(filename)
         column: str | int = target.strip() if target and target.strip() else -1
         if isinstance(column, str) and column.lstrip("-").isdigit():
             column = int(column)
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "upload.csv"
+            # The file keeps its (cleaned) name in a private folder, so the reader's messages name it.
+            path = Path(folder) / name
             path.write_bytes(data)
             try:
                 dataset = load_csv(path, column)
@@ -201,6 +203,13 @@ class Session:
             raise
 
 
+def _safe_name(filename: str | None) -> str:
+    """The uploaded file's own name, without folders or unusual characters (it is shown, never opened)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(str(filename or "")).name)[:80].lstrip(".")
+    return name or "upload.csv"
+
+
 def _hide(message: str, path: str, shown: str) -> str:
     """A loader's message with the server's temporary path replaced by what the user knows."""
-    return message.replace(str(path), shown).replace(os.path.dirname(str(path)), "")
+    folder = os.path.dirname(str(path))
+    return message.replace(str(path), shown).replace(folder + os.sep, "").replace(folder, "")
