@@ -8,11 +8,12 @@ batch 10), measured for ``--seconds`` each:
     the 100 x 100 boundary grid, every node's 25 x 25 picture and the weights,
     computed afresh (the cache is cleared each time);
 ``grid while training``
-    snapshots a second computed afresh while the training thread plays - the
-    two take turns at the network's lock, as on the page;
+    snapshots a second computed afresh while the training thread plays with
+    no speed limit - the two take turns at the network's lock, as on the page;
 ``stream``
     events a second that a client receives from ``/api/stream`` on a real
-    uvicorn server while training plays (the server sends at most 10 a second),
+    uvicorn server while training plays with no speed limit (the server sends at
+    most 10 a second),
     their mean size, and the batches a second trained meanwhile.
 
     python benchmarks/bench_studio.py [--seconds 5] [--json]
@@ -56,6 +57,7 @@ def stream_rate(seconds: float) -> dict:
     thread.start()
     while not server.started:
         time.sleep(0.01)
+    session.control("speed", 0)  # the worst case: the engine trains as fast as it goes
     session.control("play")
     events, size, batches0 = 0, 0, session.trainer.batches
     started = time.perf_counter()
@@ -86,6 +88,7 @@ def main() -> None:
 
     session = Session()
     paused = grid_rate(session, args.seconds)
+    session.control("speed", 0)
     session.control("play")
     playing = grid_rate(session, args.seconds)
     trained = session.trainer.batches

@@ -310,3 +310,12 @@ def test_every_offered_set_trains_and_explains(client, session, name):
     e = client.get("/api/explain", params={"weight": "L,0,0", "samples": "0-1"}).json()
     X, Y = samples_for(session.model, session.data, [0, 1])
     assert e["backprop"] == session.model.network.gradients(X, Y)[-1]["W"][0, 0]
+
+
+def test_speed_is_checked_and_kept_across_runs(client, session):
+    r = client.post("/api/control", json={"action": "speed", "value": -3})
+    assert r.status_code == 400 and "speed must be" in r.json()["error"]
+    assert client.post("/api/control", json={"action": "speed", "value": 10}).status_code == 200
+    assert session.snapshot()["status"]["speed"] == 10
+    client.post("/api/control", json={"action": "reset"})
+    assert session.trainer.speed == 10

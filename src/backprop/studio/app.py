@@ -196,7 +196,7 @@ def create_app(session: Session, token: str, *, hosts=LOOPBACK_HOSTS, stream_hz:
     async def control(request: Request):
         raw = await _json_body(request)
         action = raw.get("action") if isinstance(raw, dict) else None
-        await run_in_threadpool(session.control, action)
+        await run_in_threadpool(session.control, action, raw.get("value") if isinstance(raw, dict) else None)
         return _json({"ok": True, "generation": session.generation})
 
     async def explain(request: Request):

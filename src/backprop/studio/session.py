@@ -55,6 +55,7 @@ class Session:
                 old.stop()
             self.settings, self.data, self.model = settings, data, model
             self.trainer = Trainer(model, data, settings, on_change=self._changed)
+            self.trainer.set_speed(getattr(self, "_speed", self.trainer.speed))
             self.generation += 1
             self._changed()
             self.trainer.start()
@@ -70,15 +71,23 @@ class Session:
         """Start again from the same settings (the same seed gives the same initial weights)."""
         self._install(self.settings, self.data, build_model(self.settings, self.data))
 
-    def control(self, action: str) -> None:
+    def control(self, action: str, value=None) -> None:
+        """``play``, ``pause``, ``step`` (one batch), ``reset``, or ``speed`` with ``value`` batches a second."""
         if action == "reset":
             return self.reset()
+        if action == "speed":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100_000:
+                raise ValueError(f"speed must be a number of batches a second from 0 (no limit) to 100000; "
+                                 f"got {value!r}")
+            self.trainer.set_speed(value)
+            self._speed = value
+            return self._changed()
         if self.trainer.finished and action in ("play", "step"):
             raise ValueError("this run has ended" + (f" ({self.trainer.error})" if self.trainer.error else "") +
                              "; press reset to start again")
         handlers = {"play": self.trainer.play, "pause": self.trainer.pause, "step": self.trainer.step}
         if action not in handlers:
-            raise ValueError(f"unknown action {action!r}; expected play, pause, step or reset")
+            raise ValueError(f"unknown action {action!r}; expected play, pause, step, reset or speed")
         handlers[action]()
         self._changed()
 

@@ -20,10 +20,13 @@ from ..model import Model
 from .build import StudioData
 from .settings import Settings
 
-__all__ = ["Trainer", "MAX_EPOCHS"]
+__all__ = ["Trainer", "MAX_EPOCHS", "DEFAULT_SPEED"]
 
 # Training runs until paused; this bounds a run left playing (and the history it keeps).
 MAX_EPOCHS = 10_000
+# Batches a second while playing, unless the page asks otherwise (0: as fast as the engine goes).
+# Slow enough to watch a boundary form on a set in the plane.
+DEFAULT_SPEED = 300.0
 
 
 class _Stopped(Exception):
@@ -70,10 +73,13 @@ class Trainer:
         self.on_change = on_change
         self.lock = threading.Lock()
         self._cond = threading.Condition()
-        self._waiting = 0
+        self._waiting = 0         # requests waiting for the lock
+        self._served = 0          # requests that got it
         self._steps = 0
         self._stop = False
         self.mode = "paused"
+        self.speed = DEFAULT_SPEED
+        self._due = 0.0           # when playing: the earliest time of the next batch
         self.epoch = 0
         self.batch = 0
         self.batches = 0          # batches trained in all
@@ -98,6 +104,11 @@ class Trainer:
         """Let one batch through (and pause after it)."""
         self._set(mode="paused", steps=1)
 
+    def set_speed(self, batches_per_second: float) -> None:
+        """Batches a second while playing; 0 for as fast as the engine goes."""
+        self.speed = float(batches_per_second)
+        self._set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """End the run and wait for the thread."""
         self._set(stop=True)
@@ -121,13 +132,15 @@ class Trainer:
             self._waiting += 1
         try:
             with self.lock:
+                self._served += 1
                 yield self.model
         finally:
             with self._cond:
                 self._waiting -= 1
 
     def status(self) -> dict:
-        return {"mode": "finished" if self.finished else self.mode, "epoch": self.epoch, "batch": self.batch,
+        return {"mode": "finished" if self.finished else self.mode, "speed": self.speed,
+                "epoch": self.epoch, "batch": self.batch,
                 "batches": self.batches, "running_loss": self.running_loss, "error": self.error}
 
     # -- the thread ----------------------------------------------------------
@@ -170,15 +183,21 @@ class Trainer:
                 while True:
                     if self._stop:
                         raise _Stopped
-                    if self.mode == "playing":
-                        break
                     if self._steps > 0:
                         self._steps -= 1
                         break
+                    if self.mode == "playing":
+                        now = time.monotonic()
+                        if not self.speed or now >= self._due:
+                            self._due = max(self._due, now - 0.1) + (1.0 / self.speed if self.speed else 0.0)
+                            break
+                        self._cond.wait(self._due - now)  # at the set speed; pause or stop wakes it
+                        continue
                     self._cond.wait()
-            # Playing: requests waiting for the network go first (a lock is not fair).
+            # Requests already waiting for the network go first (a lock is not fair), then one batch.
+            served, waiting = self._served, self._waiting
             deadline = time.monotonic() + 1.0
-            while self._waiting and time.monotonic() < deadline:
+            while self._served < served + waiting and self._waiting and time.monotonic() < deadline:
                 time.sleep(0.0005)
         finally:
             self.lock.acquire()

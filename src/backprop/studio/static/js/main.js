@@ -35,9 +35,9 @@ async function applySettings(settings) {
   }
 }
 
-async function control(action) {
+async function control(action, value = null) {
   try {
-    await post("api/control", { action });
+    await post("api/control", { action, value });
     if (action === "reset") say(null);
   } catch (error) {
     say(error.message);
@@ -69,6 +69,7 @@ function showStatus(status) {
   el.dataset.batches = status.batches;
   el.dataset.epochs = records.length;
   el.dataset.mode = status.mode;
+  if (document.activeElement !== $("speed")) $("speed").value = String(status.speed);
   $("play").innerHTML = status.mode === "playing" ? "&#x23f8; pause" : "&#x25b6; play";
   if (status.error) say(status.error);
 }
@@ -115,6 +116,7 @@ const network = new NetworkView($("network"), {
 
 $("play").addEventListener("click", () => control(latest && latest.status.mode === "playing" ? "pause" : "play"));
 $("step").addEventListener("click", () => control("step"));
+$("speed").addEventListener("change", () => control("speed", Number($("speed").value)));
 $("reset").addEventListener("click", () => control("reset"));
 $("explain").addEventListener("click", () => maths.explain());
 $("show-gradients").addEventListener("change", render);
