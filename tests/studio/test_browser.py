@@ -127,3 +127,22 @@ def test_a_refused_setting_springs_back(page, live_server, tmp_path):
     sync_api.expect(page.locator("#sizes")).to_contain_text("sizes 2-4-4-2-2")
     wait_for(lambda: live_server.session.model.network.sizes == [2, 4, 4, 2, 2], "the new network")
     page.screenshot(path=tmp_path / "edited.png", full_page=True)
+
+
+def test_clicking_a_point_explains_on_that_sample(page, live_server, tmp_path):
+    session = live_server.session
+    data = session.data
+    x1lo, x1hi, x2lo, x2hi = data.extent
+    row = 17
+    a, b = data.points[row]
+    box = page.locator("#boundary").bounding_box()
+    page.fill("#weight", "L,1,0")
+    page.mouse.click(box["x"] + (a - x1lo) / (x1hi - x1lo) * box["width"],
+                     box["y"] + (x2hi - b) / (x2hi - x2lo) * box["height"])
+    sync_api.expect(page.locator("#grad-value")).to_be_visible()
+    chosen = int(page.input_value("#samples"))  # the nearest point: this one, or one drawn on top of it
+    assert abs(data.points[chosen][0] - a) < 0.1 * (x1hi - x1lo) and abs(data.points[chosen][1] - b) < 0.1 * (x2hi - x2lo)
+    X, Y = samples_for(session.model, data, [chosen])
+    shown = float(page.locator("#grad-value").get_attribute("data-value"))
+    assert shown == session.model.network.gradients(X, Y)[-1]["W"][1, 0]
+    page.screenshot(path=tmp_path / "point.png")

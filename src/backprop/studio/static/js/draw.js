@@ -56,12 +56,30 @@ function outputPicture(output, size) {
 }
 
 // The decision boundary (or regression surface) and the points on it.
-export function drawPlane(canvas, plane, data) {
+export function planeXY(canvas, data, [a, b]) {
+  const [x1lo, x1hi, x2lo, x2hi] = data.extent;
+  return [((a - x1lo) / (x1hi - x1lo)) * canvas.width, ((x2hi - b) / (x2hi - x2lo)) * canvas.height];
+}
+
+// The training row nearest to a click on the canvas (within a few pixels), or -1.
+export function pointAt(canvas, data, event) {
+  const box = canvas.getBoundingClientRect();
+  const cx = ((event.clientX - box.left) / box.width) * canvas.width;
+  const cy = ((event.clientY - box.top) / box.height) * canvas.height;
+  let best = -1, bestD = 64;
+  (data.points || []).forEach((p, i) => {
+    const [x, y] = planeXY(canvas, data, p);
+    const d = (x - cx) ** 2 + (y - cy) ** 2;
+    if (d < bestD) { best = i; bestD = d; }
+  });
+  return best;
+}
+
+export function drawPlane(canvas, plane, data, chosen = -1) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height;
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(outputPicture(plane.output, plane.size), 0, 0, W, H);
-  const [x1lo, x1hi, x2lo, x2hi] = data.extent;
   const valueScale = plane.output.kind === "value" ? Math.max(Math.abs(plane.output.lo), Math.abs(plane.output.hi)) || 1 : 1;
   const colour = (label) => {
     if (plane.output.kind === "value") return `rgb(${diverging(label / valueScale).join(",")})`;
@@ -69,7 +87,7 @@ export function drawPlane(canvas, plane, data) {
     return CLASS_COLOURS[(i < 0 ? 0 : i) % CLASS_COLOURS.length];
   };
   const dot = ([a, b, label], filled) => {
-    const x = ((a - x1lo) / (x1hi - x1lo)) * W, y = ((x2hi - b) / (x2hi - x2lo)) * H;
+    const [x, y] = planeXY(canvas, data, [a, b]);
     ctx.beginPath();
     ctx.arc(x, y, 3, 0, 2 * Math.PI);
     ctx.lineWidth = filled ? 1 : 2;
@@ -79,6 +97,14 @@ export function drawPlane(canvas, plane, data) {
   };
   for (const p of data.points || []) dot(p, true);
   for (const p of data.val_points || []) dot(p, false);
+  if (chosen >= 0 && data.points && data.points[chosen]) {  // the sample the maths panel explains
+    const [x, y] = planeXY(canvas, data, data.points[chosen]);
+    ctx.beginPath();
+    ctx.arc(x, y, 7, 0, 2 * Math.PI);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#111";
+    ctx.stroke();
+  }
 }
 
 // Loss or metric curves: one line per key, solid for training and dashed for validation.

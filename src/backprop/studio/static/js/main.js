@@ -1,7 +1,7 @@
 // The page: wires the editors, the live stream, the drawings and the maths panel together.
 import { follow, get, post, withToken } from "./api.js";
 import { Controls } from "./controls.js";
-import { drawCurves, drawPlane, NetworkView } from "./draw.js";
+import { drawCurves, drawPlane, NetworkView, pointAt } from "./draw.js";
 import { MathsPanel } from "./maths.js";
 
 const $ = (id) => document.getElementById(id);
@@ -79,7 +79,8 @@ function render() {
   showStatus(latest.status);
   network.update(latest.network, latest.plane, state.data.feature_names, $("show-gradients").checked);
   if (selectedEdge) selectedEdge.classList.add("selected");
-  if (latest.plane && state.data.in_plane) drawPlane($("boundary"), latest.plane, state.data);
+  const chosen = /^\s*\d+\s*$/.test($("samples").value) ? Number($("samples").value) : -1;
+  if (latest.plane && state.data.in_plane) drawPlane($("boundary"), latest.plane, state.data, chosen);
   drawCurves($("loss-curve"), records, ["loss", "val_loss"], "loss");
   const metric = state.network.task === "classification" ? "accuracy" : "r2";
   drawCurves($("metric-curve"), records, [metric, `val_${metric}`], metric);
@@ -120,6 +121,13 @@ $("speed").addEventListener("change", () => control("speed", Number($("speed").v
 $("reset").addEventListener("click", () => control("reset"));
 $("explain").addEventListener("click", () => maths.explain());
 $("show-gradients").addEventListener("change", render);
+$("boundary").addEventListener("click", (event) => {
+  const row = state ? pointAt($("boundary"), state.data, event) : -1;
+  if (row < 0) return;
+  $("samples").value = String(row);   // explain on this training point
+  maths.explain();
+  render();
+});
 $("csv-file").addEventListener("change", (e) => upload(e.target, "api/upload",
   (file) => ({ name: file.name, target: $("csv-target").value })));
 $("load-model").addEventListener("change", (e) => upload(e.target, "api/model", () => ({})));
