@@ -319,3 +319,13 @@ def test_speed_is_checked_and_kept_across_runs(client, session):
     assert session.snapshot()["status"]["speed"] == 10
     client.post("/api/control", json={"action": "reset"})
     assert session.trainer.speed == 10
+
+
+def test_a_one_feature_regression_is_drawn_as_a_line(client, session):
+    r = client.post("/api/settings", json={"dataset": "sine", "hidden": [8], "activations": ["tanh"]})
+    data = r.json()["data"]
+    assert data["in_line"] is True and data["in_plane"] is False and r.json()["network"]["task"] == "regression"
+    line = session.snapshot()["line"]
+    xs = np.array(line["x"])
+    assert xs.min() <= session.data.train.X.min() and xs.max() >= session.data.train.X.max()
+    np.testing.assert_allclose(line["y"], session.model.predict(xs[:, None]), atol=1e-5)

@@ -40,6 +40,7 @@ class StudioData:
     points: np.ndarray | None = None
     val_points: np.ndarray | None = None
     extent: tuple | None = None
+    line: bool = False        # one feature and a regression target: drawn as y against x
 
     @property
     def task(self) -> str:
@@ -56,6 +57,11 @@ class StudioData:
                "n_train": self.train.n_samples, "n_validation": 0 if self.validation is None else
                self.validation.n_samples, "feature_names": self.train.feature_names,
                "in_plane": self.points is not None}
+        out["in_line"] = self.line
+        if self.line:
+            out.update(extent=_padded(self.train.X[:, 0]),
+                       line_points=_line_points(self.train), val_line_points=None if self.validation is None
+                       else _line_points(self.validation))
         if self.points is not None:
             out.update(extent=list(self.extent), points=_points(self.points, self.train.y),
                        val_points=None if self.validation is None else _points(self.val_points, self.validation.y))
@@ -65,6 +71,16 @@ class StudioData:
 def _points(X: np.ndarray, y: np.ndarray) -> list:
     return [[round(float(a), 4), round(float(b), 4), (v.item() if isinstance(v, np.generic) else v)]
             for (a, b), v in zip(X, y)]
+
+
+def _line_points(data: Dataset) -> list:
+    return [[round(float(x), 4), round(float(y), 4)] for x, y in zip(data.X[:, 0], data.y)]
+
+
+def _padded(x: np.ndarray) -> list:
+    lo, hi = float(x.min()), float(x.max())
+    margin = (hi - lo) * 0.05 + 1e-9
+    return [lo - margin, hi + margin]
 
 
 def plane_extent(X: np.ndarray) -> tuple:
@@ -91,7 +107,7 @@ def load_data(settings: Settings, uploaded: Dataset | None = None) -> StudioData
         train, validation = data, None
     # A set in the plane, or an uploaded CSV with two feature columns, gets the plane's features and pictures.
     if not (settings.in_plane or (settings.dataset == UPLOAD and data.n_features == 2)):
-        return StudioData(data.name, train, validation)
+        return StudioData(data.name, train, validation, line=data.n_features == 1 and data.task == "regression")
     names = list(settings.features)
 
     def featured(part: Dataset) -> Dataset:

@@ -18,7 +18,7 @@ from ..model import Model
 from .build import StudioData, dense_layers
 from .settings import feature_matrix
 
-__all__ = ["GRID", "NODE_STEP", "plane_pictures", "network_view"]
+__all__ = ["GRID", "NODE_STEP", "plane_pictures", "line_picture", "network_view"]
 
 GRID = 100       # the boundary is GRID x GRID points
 NODE_STEP = 4    # a node's picture takes every NODE_STEP-th point: 25 x 25
@@ -82,6 +82,15 @@ def plane_pictures(model: Model, data: StudioData, n: int = GRID) -> dict:
         a = layer.a[small]
         layers.append([_picture(a[:, j]) for j in range(a.shape[1])])
     return {"size": n, "node_size": int(np.ceil(n / NODE_STEP)), "output": output, "nodes": layers}
+
+
+def line_picture(model: Model, data: StudioData, n: int = 200) -> dict:
+    """For one feature and a regression target: the prediction at ``n`` points across the data."""
+    lo, hi = float(data.train.X[:, 0].min()), float(data.train.X[:, 0].max())
+    margin = (hi - lo) * 0.05 + 1e-9
+    x = np.linspace(lo - margin, hi + margin, n)
+    y = np.asarray(model.decode(model.network.forward_unchecked(model.transform(x[:, None]))), dtype=np.float64)
+    return {"x": np.round(x, 5).tolist(), "y": np.round(y.reshape(-1), 5).tolist()}
 
 
 def _rounded(arr) -> list | None:

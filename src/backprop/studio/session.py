@@ -19,7 +19,7 @@ from ..data import Dataset, load_csv
 from ..modelfile import load, save
 from . import maths
 from .build import StudioData, build_model, dense_layers, load_data
-from .pictures import network_view, plane_pictures
+from .pictures import line_picture, network_view, plane_pictures
 from .settings import UPLOAD, Settings, options, parse_settings
 from .trainer import Trainer
 
@@ -120,6 +120,8 @@ class Session:
                         "records": list(trainer.records), "network": network_view(model)}
                 if self.data.points is not None:
                     snap["plane"] = plane_pictures(model, self.data)
+                elif self.data.line:
+                    snap["line"] = line_picture(model, self.data)
             self._cache = (version, snap)
             return snap
 

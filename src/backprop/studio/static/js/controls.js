@@ -64,6 +64,7 @@ export class Controls {
     $("optimizer").value = s.optimizer;
     $("bias").checked = s.bias;
     document.body.classList.toggle("plane-hidden", !state.data.in_plane);
+    document.body.classList.toggle("picture-hidden", !state.data.in_plane && !state.data.in_line);
 
     const features = $("features");
     features.replaceChildren();

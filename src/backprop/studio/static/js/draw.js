@@ -107,6 +107,31 @@ export function drawPlane(canvas, plane, data, chosen = -1) {
   }
 }
 
+// One feature, a regression target: the points (y against x) and the network's prediction.
+export function drawLine(canvas, line, data) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  const points = (data.line_points || []).concat(data.val_line_points || []);
+  const ys = points.map((p) => p[1]).concat(line.y.filter(Number.isFinite));
+  let lo = Math.min(...ys), hi = Math.max(...ys);
+  const pad = (hi - lo) * 0.08 + 1e-9; lo -= pad; hi += pad;
+  const [xlo, xhi] = data.extent;
+  const X = (x) => ((x - xlo) / (xhi - xlo)) * W, Y = (y) => H - ((y - lo) / (hi - lo)) * H;
+  const dot = ([x, y], filled) => {
+    ctx.beginPath();
+    ctx.arc(X(x), Y(y), 3, 0, 2 * Math.PI);
+    ctx.strokeStyle = "#0877bd"; ctx.fillStyle = "#0877bd"; ctx.lineWidth = 1.5;
+    if (filled) ctx.fill(); else ctx.stroke();
+  };
+  (data.line_points || []).forEach((p) => dot(p, true));
+  (data.val_line_points || []).forEach((p) => dot(p, false));
+  ctx.beginPath();
+  line.x.forEach((x, i) => (i ? ctx.lineTo(X(x), Y(line.y[i])) : ctx.moveTo(X(x), Y(line.y[i]))));
+  ctx.strokeStyle = "#f59322"; ctx.lineWidth = 2.5;
+  ctx.stroke();
+}
+
 // Loss or metric curves: one line per key, solid for training and dashed for validation.
 export function drawCurves(canvas, records, keys, title) {
   const ctx = canvas.getContext("2d");

@@ -1,7 +1,7 @@
 // The page: wires the editors, the live stream, the drawings and the maths panel together.
 import { follow, get, post, withToken } from "./api.js";
 import { Controls } from "./controls.js";
-import { drawCurves, drawPlane, NetworkView, pointAt } from "./draw.js";
+import { drawCurves, drawLine, drawPlane, NetworkView, pointAt } from "./draw.js";
 import { MathsPanel } from "./maths.js";
 
 const $ = (id) => document.getElementById(id);
@@ -81,6 +81,7 @@ function render() {
   if (selectedEdge) selectedEdge.classList.add("selected");
   const chosen = /^\s*\d+\s*$/.test($("samples").value) ? Number($("samples").value) : -1;
   if (latest.plane && state.data.in_plane) drawPlane($("boundary"), latest.plane, state.data, chosen);
+  if (latest.line && state.data.in_line) drawLine($("boundary"), latest.line, state.data);
   drawCurves($("loss-curve"), records, ["loss", "val_loss"], "loss");
   const metric = state.network.task === "classification" ? "accuracy" : "r2";
   drawCurves($("metric-curve"), records, [metric, `val_${metric}`], metric);
@@ -122,7 +123,7 @@ $("reset").addEventListener("click", () => control("reset"));
 $("explain").addEventListener("click", () => maths.explain());
 $("show-gradients").addEventListener("change", render);
 $("boundary").addEventListener("click", (event) => {
-  const row = state ? pointAt($("boundary"), state.data, event) : -1;
+  const row = state && state.data.in_plane ? pointAt($("boundary"), state.data, event) : -1;
   if (row < 0) return;
   $("samples").value = String(row);   // explain on this training point
   maths.explain();
