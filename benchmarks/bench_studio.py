@@ -16,7 +16,12 @@ batch 10), measured for ``--seconds`` each:
     most 10 a second),
     their mean size, and the batches a second trained meanwhile.
 
-    python benchmarks/bench_studio.py [--seconds 5] [--json]
+``page``
+    with ``--browser``: boundaries the page itself draws a second in headless
+    Chromium (Debian's package, through Playwright) while training plays with
+    no speed limit - what the user sees.
+
+    python benchmarks/bench_studio.py [--seconds 5] [--browser] [--json]
 """
 
 from __future__ import annotations
@@ -80,9 +85,50 @@ def stream_rate(seconds: float) -> dict:
             "batches_per_second": batches / elapsed}
 
 
+def page_rate(seconds: float) -> float:
+    from playwright.sync_api import expect, sync_playwright
+
+    session = Session()
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(session, TOKEN), log_level="warning",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"]
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
+            expect(page.locator("#status")).to_have_attribute("data-mode", "paused")
+            session.control("speed", 0)
+            session.control("play")
+            canvas = page.locator("#boundary")
+            time.sleep(1.0)
+            first = int(canvas.get_attribute("data-frames") or 0)
+            started = time.perf_counter()
+            time.sleep(seconds)
+            frames = int(canvas.get_attribute("data-frames") or 0) - first
+            elapsed = time.perf_counter() - started
+            browser.close()
+    finally:
+        session.control("pause")
+        server.should_exit = True
+        thread.join(10)
+        session.close()
+        sock.close()
+    return frames / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each figure is measured (default 5)")
+    parser.add_argument("--browser", action="store_true", help="also count the boundaries the page draws "
+                        "in headless Chromium (needs /usr/bin/chromium and Playwright)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
@@ -94,6 +140,8 @@ def main() -> None:
     trained = session.trainer.batches
     session.close()
     stream = stream_rate(args.seconds)
+    if args.browser:
+        stream["page_boundaries_per_second"] = page_rate(args.seconds)
     result = {"grid_per_second": paused, "grid_per_second_while_training": playing,
               "batches_during_grid_test": trained, **stream,
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -107,6 +155,8 @@ def main() -> None:
           f"(at most 10), {stream['mean_event_bytes'] / 1024:.1f} KiB each")
     print(f"batches trained while streaming:            {stream['batches_per_second']:7.1f} per second")
     print(f"batches trained during the grid test:       {trained:7d} in {args.seconds:g} s")
+    if args.browser:
+        print(f"boundaries drawn by the page in Chromium:   {stream['page_boundaries_per_second']:7.1f} per second")
     print(result["machine"])
 
 

@@ -80,7 +80,11 @@ function render() {
   network.update(latest.network, latest.plane, state.data.feature_names, $("show-gradients").checked);
   if (selectedEdge) selectedEdge.classList.add("selected");
   const chosen = /^\s*\d+\s*$/.test($("samples").value) ? Number($("samples").value) : -1;
-  if (latest.plane && state.data.in_plane) drawPlane($("boundary"), latest.plane, state.data, chosen);
+  if (latest.plane && state.data.in_plane) {
+    drawPlane($("boundary"), latest.plane, state.data, chosen);
+    const canvas = $("boundary");
+    canvas.dataset.frames = Number(canvas.dataset.frames || 0) + 1; // boundaries drawn (benchmarks/bench_studio.py)
+  }
   if (latest.line && state.data.in_line) drawLine($("boundary"), latest.line, state.data);
   drawCurves($("loss-curve"), records, ["loss", "val_loss"], "loss");
   const metric = state.network.task === "classification" ? "accuracy" : "r2";
