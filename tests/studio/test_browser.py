@@ -105,6 +105,13 @@ def test_a_clicked_weight_shows_the_engines_gradient(page, live_server, tmp_path
     sync_api.expect(page.locator("#node-table tr")).to_have_count(7)  # a header and six samples
     page.screenshot(path=tmp_path / "explained.png", full_page=True)
 
+    page.click("#first-batch")  # the batch average: the first batch-size (10) rows
+    sync_api.expect(page.locator("#samples")).to_have_value("0-9")
+    sync_api.expect(page.locator("#explanation")).to_contain_text("Sample 9")
+    X, Y = samples_for(session.model, session.data, list(range(10)))
+    shown = float(page.locator("#grad-value").get_attribute("data-value"))
+    assert shown == net.gradients(X, Y)[ref.layer - 1][ref.parameter][ref.index]
+
 
 def test_a_bad_csv_shows_its_message_and_changes_nothing(page, live_server, tmp_path):
     bad = tmp_path / "bad.csv"

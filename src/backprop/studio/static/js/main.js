@@ -125,6 +125,11 @@ $("step").addEventListener("click", () => control("step"));
 $("speed").addEventListener("change", () => control("speed", Number($("speed").value)));
 $("reset").addEventListener("click", () => control("reset"));
 $("explain").addEventListener("click", () => maths.explain());
+$("first-batch").addEventListener("click", () => {
+  const size = Math.min(state.settings.batch_size, 32, state.data.n_train);
+  $("samples").value = size > 1 ? `0-${size - 1}` : "0";
+  maths.explain();
+});
 $("show-gradients").addEventListener("change", render);
 $("boundary").addEventListener("click", (event) => {
   const row = state && state.data.in_plane ? pointAt($("boundary"), state.data, event) : -1;
