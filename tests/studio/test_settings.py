@@ -75,7 +75,8 @@ def test_dropout_is_offered_only_when_the_engine_takes_it(monkeypatch):
     def from_sizes(cls, sizes, activation="sigmoid", output_activation=None, loss="sse", bias=True, seed=None,
                    dtype="float64", init=None, fuse_output=True, dropout=0.0):
         seen["dropout"] = dropout
-        return original(cls, sizes, activation, output_activation, loss, bias, seed, dtype, init, fuse_output)
+        return original(cls, sizes, activation=activation, output_activation=output_activation, loss=loss,
+                        bias=bias, seed=seed, dtype=dtype, init=init, fuse_output=fuse_output)
 
     monkeypatch.setattr(Network, "from_sizes", classmethod(from_sizes))
     assert options()["dropout"] is True
