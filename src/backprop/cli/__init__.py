@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 
 # Each name is a module of this package that defines add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("train", "evaluate", "predict", "info", "datasets", "plot", "explain", "gradcheck", "export")
+COMMANDS = ("train", "evaluate", "predict", "info", "datasets", "plot", "explain", "gradcheck", "export", "studio")
 
 
 class CLIError(Exception):
