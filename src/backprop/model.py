@@ -15,7 +15,8 @@ import numpy as np
 
 from .core import Network
 from .core.metrics import confusion_matrix, precision_recall, predicted_classes
-from .core.training import TASKS, History, evaluate
+from .core.training import TASKS, History, evaluate, split_validation
+from .core.validation import check_sample_weight
 from .core.validation import check_matrix, check_rng
 from .data.preprocessing import get_preprocessor
 
@@ -69,14 +70,15 @@ class Model:
     def build(cls, n_features: int, hidden: Sequence[int], *, task: str, classes=None,
               n_targets: int = 1, activation="relu", output_activation=None, loss=None,
               bias: bool = True, seed=None, dtype="float64", init=None,
-              preprocessing: str = "standardize") -> "Model":
+              preprocessing: str = "standardize", dropout=0.0) -> "Model":
         """A new model whose output layer and loss suit the task.
 
         Classifiers get one output per class with softmax and cross-entropy;
         regressors get ``n_targets`` identity outputs and mean squared error,
         unless ``output_activation`` and ``loss`` say otherwise. With a
         single-output activation choice of ``"sigmoid"`` and two classes, one
-        output node is used.
+        output node is used. ``dropout`` (one rate, or one per hidden layer)
+        puts a :class:`~backprop.Dropout` after the hidden layers.
         """
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
@@ -96,7 +98,7 @@ class Model:
             loss = loss or "mse"
         sizes = [n_features, *hidden, n_out]
         network = Network.from_sizes(sizes, activation=activation, output_activation=output_activation,
-                                     loss=loss, bias=bias, seed=seed, dtype=dtype, init=init)
+                                     loss=loss, bias=bias, seed=seed, dtype=dtype, init=init, dropout=dropout)
         return cls(network, task=task, classes=classes, preprocessor=get_preprocessor(preprocessing))
 
     # -- targets -----------------------------------------------------------------
@@ -181,23 +183,25 @@ class Model:
                                  "the preprocessing first on the whole training set, the same on every "
                                  "process: model.fit_preprocessing(X_train, y_train)")
             validation_split, options["validation_split"] = 0.0, validation_split
+        weights = check_sample_weight(options.pop("sample_weight", None), X.shape[0])
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
-            n_val = int(round(X.shape[0] * validation_split))
-            if n_val < 1 or n_val >= X.shape[0]:
-                raise ValueError(f"validation_split={validation_split} of {X.shape[0]} samples leaves "
-                                 f"{n_val} for validation; both parts need at least one sample")
-            order = rng.permutation(X.shape[0])
-            validation_data = (X[order[:n_val]], y[order[:n_val]])
-            X, y = X[order[n_val:]], y[order[n_val:]]
+            strata = (np.unique(y.reshape(-1), return_inverse=True)[1].reshape(-1)
+                      if self.task == "classification" else None)
+            kept, held = split_validation(X.shape[0], validation_split, rng, strata)
+            validation_data = (X[held], y[held])
+            if weights is not None:
+                validation_data += (weights[held],)
+                weights = weights[kept]
+            X, y = X[kept], y[kept]
         self.fit_preprocessing(X, y)
         Y = self.encode(y)
         if validation_data is not None:
-            X_val, y_val = validation_data
-            validation_data = (self.transform(X_val), self.encode(y_val))
+            X_val, y_val, *w_val = validation_data
+            validation_data = (self.transform(X_val), self.encode(y_val), *w_val)
         history = self.network.fit(self.transform(X), Y, validation_data=validation_data, seed=rng,
-                                   task=self.task, **options)
+                                   task=self.task, sample_weight=weights, **options)
         return history
 
     def _needs_preprocessing(self) -> bool:

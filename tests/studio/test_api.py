@@ -196,9 +196,9 @@ def test_a_nodes_numbers_are_the_engines(client, session):
     node = r.json()
     net = session.model.network
     X, Y = samples_for(session.model, session.data, [7])
-    net.forward_unchecked(X)
-    assert node["z"][0] == pytest.approx(net.layers[0].z[0, 2], rel=1e-12)
-    assert node["a"][0] == pytest.approx(net.layers[0].a[0, 2], rel=1e-12)
+    first = net.forward_train(net.check_X(X))[1][0]
+    assert node["z"][0] == pytest.approx(first.z[0, 2], rel=1e-12)
+    assert node["a"][0] == pytest.approx(first.a[0, 2], rel=1e-12)
     # For one sample, dC/db_j is dC/dz_j.
     assert node["dC_dz"][0] == pytest.approx(net.gradients(X, Y)[0]["b"][2], rel=1e-10)
     assert client.get("/api/node", params={"layer": 9, "j": 0}).status_code == 400

@@ -23,9 +23,9 @@ def run(args) -> int:
     model = load(args.model)
     net = model.network
     layers = [{"layer": i + 1, "W": list(layer.W.shape), "b": None if layer.b is None else list(layer.b.shape),
-               "activation": layer.activation.name,
+               "activation": layer.activation.name, "dropout_before": rate,
                "parameters": layer.W.size + (0 if layer.b is None else layer.b.size)}
-              for i, layer in enumerate(net.layers)]
+              for i, (layer, rate) in enumerate(zip(net.layers, net.dropout))]
     info = {"file": str(args.model), "task": model.task, "sizes": net.sizes, "dtype": net.dtype.name,
             "loss": net.loss_fn.name, "n_parameters": net.n_parameters, "layers": layers,
             "classes": model.classes,
@@ -36,11 +36,12 @@ def run(args) -> int:
         return 0
     table = Table(title=f"{args.model}: {model.task}, {net.n_parameters:,} parameters, {net.dtype.name}, "
                         f"loss {net.loss_fn.name}", title_justify="left")
-    for column in ("layer", "W", "b", "activation", "parameters"):
+    for column in ("layer", "W", "b", "activation", "dropout in", "parameters"):
         table.add_column(column, justify="right" if column != "activation" else "left")
     for row in layers:
         table.add_row(str(row["layer"]), " x ".join(map(str, row["W"])),
-                      "-" if row["b"] is None else str(row["b"][0]), row["activation"], f"{row['parameters']:,}")
+                      "-" if row["b"] is None else str(row["b"][0]), row["activation"],
+                      f"{row['dropout_before']:g}" if row["dropout_before"] else "-", f"{row['parameters']:,}")
     stdout.print(table)
     if model.classes is not None:
         stdout.print(f"classes: {', '.join(map(str, model.classes))}")

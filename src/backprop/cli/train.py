@@ -15,17 +15,19 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 from rich.table import Table
 
 from .. import __version__
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, NonFiniteError, TrainingInterrupted
+from ..core.training import balanced_class_weights
 from ..data import DATASETS, PREPROCESSORS, load_csv, load_dataset, load_npz, split_dataset
 from ..distributed import share_cores, shard, world
 from ..model import Model
 from ..modelfile import check_writable
 from . import CLIError
-from .common import int_list, print_json, stderr, stdout
+from .common import float_list, int_list, print_json, stderr, stdout
 from .progress import TrainingProgress
 
 # The defaults of every training option; a recipe replaces some, flags replace any.
@@ -52,6 +54,8 @@ DEFAULTS = {
     "patience": 10,
     "preprocess": "standardize",
     "n_samples": None,
+    "dropout": [],
+    "class_weight": None,
 }
 
 
@@ -83,6 +87,9 @@ def add_parser(sub) -> None:
     net.add_argument("--no-bias", dest="bias", action="store_false", default=None, help="the article's model without biases")
     net.add_argument("--init", help="weight initializer (default: He for relu-like, Glorot otherwise)")
     net.add_argument("--dtype", choices=["float32", "float64"], help="default float64")
+    net.add_argument("--dropout", type=float_list, metavar="RATE[,RATE...]",
+                     help="dropout after the hidden layers while training: one rate for all, or one per "
+                          "hidden layer, each in [0, 1) (default none)")
 
     opt = p.add_argument_group("training")
     opt.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
@@ -99,6 +106,8 @@ def add_parser(sub) -> None:
     opt.add_argument("--early-stopping", action="store_true", default=None,
                      help="stop when the validation loss stops improving and keep the best weights")
     opt.add_argument("--patience", type=int, help="epochs without improvement before stopping (default 10)")
+    opt.add_argument("--class-weight", choices=["balanced"],
+                     help="weigh each class's samples so every class counts the same (classification)")
     opt.add_argument("--preprocess", choices=sorted(PREPROCESSORS), help="feature scaling (default standardize)")
 
     out = p.add_argument_group("output")
@@ -170,6 +179,22 @@ def load_training_data(source: dict, options: dict, data_dir):
     return train, validation
 
 
+def _dropout(options: dict):
+    """``--dropout``: one rate for every hidden layer, or one each."""
+    rates = options["dropout"] or [0.0]
+    return rates[0] if len(rates) == 1 else list(rates)
+
+
+def _class_weights(options: dict, train, y) -> np.ndarray | None:
+    """``--class-weight balanced``: each sample of ``y`` weighs n / (k * its class's count in ``train``)."""
+    if options["class_weight"] is None:
+        return None
+    if train.task != "classification":
+        raise CLIError("--class-weight balanced is for classification; this target is a regression target")
+    labels, index = np.unique(train.y, return_inverse=True)
+    return balanced_class_weights(index.reshape(-1), len(labels))[np.searchsorted(labels, y)]
+
+
 def _schedule(options: dict):
     """A cosine schedule anneals over the whole run; the others keep their defaults."""
     if options["schedule"] == "cosine":
@@ -187,6 +212,10 @@ def _check_options(options: dict) -> None:
             raise CLIError(f"--{key.replace('_', '-')} must be a positive integer; got {options[key]}")
     if options["n_samples"] is not None and options["n_samples"] < 1:
         raise CLIError(f"--n-samples must be a positive integer; got {options['n_samples']}")
+    rates = options["dropout"]
+    if rates and (len(rates) not in (1, len(options["hidden"])) or not all(0 <= p < 1 for p in rates)):
+        raise CLIError(f"--dropout takes one rate, or one per hidden layer ({len(options['hidden'])}), "
+                       f"each in [0, 1); got {','.join(f'{p:g}' for p in rates)}")
     if options["lr"] is not None and not options["lr"] > 0:
         raise CLIError(f"--lr must be positive; got {options['lr']}")
 
@@ -278,6 +307,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
             activation=options["activation"], output_activation=options["output_activation"],
             loss=options["loss"], bias=options["bias"], seed=options["seed"], dtype=options["dtype"],
             init=options["init"], preprocessing=options["preprocess"],
+            dropout=_dropout(options),
         )
         # The scaler is fitted here, before training, so that checkpoints carry it.
         model.fit_preprocessing(train.X, train.y)
@@ -300,7 +330,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     started = time.perf_counter()
     try:
         history = model.fit(
-            X, y, validation_data=validation_data,
+            X, y, validation_data=validation_data, sample_weight=_class_weights(options, train, y),
             epochs=options["epochs"], batch_size=options["batch_size"], optimizer=options["optimizer"],
             lr=options["lr"], seed=options["seed"], schedule=_schedule(options),
             weight_decay=options["weight_decay"], clip_norm=options["clip_norm"],

@@ -34,6 +34,7 @@ OPTIONS = {
     "bias": bool, "init": str, "optimizer": str, "lr": float, "momentum": float, "weight_decay": float,
     "clip_norm": float, "schedule": str, "batch_size": int, "epochs": int, "seed": int, "dtype": str,
     "validation_split": float, "early_stopping": bool, "patience": int, "preprocess": str, "n_samples": int,
+    "dropout": list, "class_weight": str,
 }
 TOP_LEVEL = {"description": str, "reference": str, "paper_test_error": float, "train": dict}
 
@@ -67,6 +68,9 @@ def read_recipe(name_or_path: str) -> dict:
         raise ValueError(f"recipe {path} has no [train] table")
     for key, value in recipe["train"].items():
         _check(path, f"train.{key}", value, OPTIONS)
+    rates = recipe["train"].get("dropout", [])
+    if not all(isinstance(p, numbers.Real) and not isinstance(p, bool) and 0 <= p < 1 for p in rates):
+        raise ValueError(f"recipe {path}: train.dropout must list rates in [0, 1); got {rates!r}")
     hidden = recipe["train"].get("hidden", [])
     if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in hidden):
         raise ValueError(f"recipe {path}: train.hidden must list positive integers; got {hidden!r}")

@@ -58,7 +58,7 @@ def plane_pictures(model: Model, data: StudioData, n: int = GRID) -> dict:
     points = grid_points(data.extent, n)
     X = feature_matrix(points, data.features)
     net = model.network
-    out = net.forward_unchecked(model.transform(X)).copy()
+    out, trace = net.forward_train(model.transform(X))  # dropout inactive; each layer's z and a kept
     if model.task == "classification":
         if out.shape[1] == 1:  # one sigmoid output: the probability of the second class
             p = np.clip(out[:, 0], 0.0, 1.0)
@@ -78,8 +78,8 @@ def plane_pictures(model: Model, data: StudioData, n: int = GRID) -> dict:
     small[::NODE_STEP, ::NODE_STEP] = True
     small = small.ravel()
     layers = [[_picture(X[small, c]) for c in range(X.shape[1])]]
-    for _, layer in dense_layers(net):
-        a = layer.a[small]
+    for cache in (c for c in trace if hasattr(c, "a")):
+        a = cache.a[small]
         layers.append([_picture(a[:, j]) for j in range(a.shape[1])])
     return {"size": n, "node_size": int(np.ceil(n / NODE_STEP)), "output": output, "nodes": layers}
 
@@ -99,10 +99,11 @@ def _rounded(arr) -> list | None:
     return np.round(np.asarray(arr, dtype=np.float64), 5).tolist()
 
 
-def network_view(model: Model) -> dict:
-    """The weights (and the last batch's gradients) of every layer, for drawing the network."""
+def network_view(model: Model, gradients: list | None = None) -> dict:
+    """The weights (and the last batch's gradients, if any) of every layer, for drawing the network."""
     layers = []
     for number, layer in dense_layers(model.network):
+        g = gradients[number - 1] if gradients is not None else {"W": None, "b": None}
         layers.append({"layer": number, "activation": layer.activation.name, "W": _rounded(layer.W),
-                       "b": _rounded(layer.b), "dW": _rounded(layer.dW), "db": _rounded(layer.db)})
+                       "b": _rounded(layer.b), "dW": _rounded(g["W"]), "db": _rounded(g["b"])})
     return {"sizes": model.network.sizes, "layers": layers}

@@ -117,7 +117,7 @@ class Session:
             with trainer.hold() as model:
                 version = self.version
                 snap = {"version": version, "generation": self.generation, "status": trainer.status(),
-                        "records": list(trainer.records), "network": network_view(model)}
+                        "records": list(trainer.records), "network": network_view(model, trainer.gradients)}
                 if self.data.points is not None:
                     snap["plane"] = plane_pictures(model, self.data)
                 elif self.data.line:

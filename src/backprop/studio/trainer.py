@@ -45,6 +45,9 @@ class _Gate(Callback):
         self.trainer._wait()
 
     def on_batch_end(self, epoch, batch, loss):
+        # The last batch's gradients, from the loop's workspace (a copy: the loop reuses its arrays).
+        self.trainer.gradients = [{k: None if v is None else v.copy() for k, v in g.items()}
+                                  for g in self.loop.work.grads]
         self.trainer._batch_done(epoch, batch, loss)
         if batch < self.n_batches:  # the epoch's last batch waits after its record, in on_epoch_end
             self.trainer._wait()
@@ -69,6 +72,7 @@ class Trainer:
     """
 
     def __init__(self, model: Model, data: StudioData, settings: Settings, on_change=lambda: None):
+        self.gradients = None  # the last batch's dC/dW and dC/db, one dict per layer
         self.model, self.data, self.settings = model, data, settings
         self.on_change = on_change
         self.lock = threading.Lock()

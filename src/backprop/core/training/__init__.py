@@ -25,9 +25,9 @@ from .fit import fit
 from .loop import TrainingLoop
 from .reduce import AllReduce, Communicator, Local
 from .state import DivergenceError, History, NonFiniteError, TrainingInterrupted, TrainingState
-from .tasks import TASKS, as_targets, evaluate, infer_task
+from .tasks import TASKS, as_targets, balanced_class_weights, evaluate, infer_task
 
 __all__ = ["fit", "History", "Callback", "Communicator", "NonFiniteError", "DivergenceError",
            "TrainingInterrupted", "TrainingState", "TASKS", "TrainingLoop", "EarlyStopping",
            "LearningRate", "Checkpoints", "FunctionCallback", "Local", "AllReduce", "evaluate",
-           "infer_task", "as_targets", "split_validation", "validation_size"]
+           "infer_task", "as_targets", "split_validation", "validation_size", "balanced_class_weights"]

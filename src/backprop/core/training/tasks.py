@@ -11,7 +11,7 @@ import numpy as np
 
 from ..metrics import is_one_hot, predicted_classes
 
-__all__ = ["TASKS", "infer_task", "as_targets", "check_task", "task_metrics", "evaluate"]
+__all__ = ["TASKS", "infer_task", "as_targets", "check_task", "task_metrics", "evaluate", "balanced_class_weights"]
 
 TASKS = ("classification", "regression")
 
@@ -105,3 +105,20 @@ def evaluate(net, X: np.ndarray, Y: np.ndarray, task: str, prefix: str = "", bat
     weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     loss_sum, weight = total([loss_sum, weight])
     return {f"{prefix}loss": float(loss_sum / weight), **task_metrics(outputs, Y, task, prefix, total)}
+
+
+def balanced_class_weights(index: np.ndarray, n_classes: int) -> np.ndarray:
+    """One weight per class, ``n / (k * count of the class)``: every class weighs the same in total.
+
+    Parameters
+    ----------
+    index : ndarray of int
+        Each training sample's class, from 0.
+    n_classes : int
+        ``k``; every class must have at least one sample.
+    """
+    counts = np.bincount(np.asarray(index, dtype=np.int64), minlength=n_classes)
+    if (counts == 0).any():
+        missing = np.flatnonzero(counts == 0).tolist()
+        raise ValueError(f"balanced class weights need a sample of every class; classes {missing[:5]} have none")
+    return len(index) / (n_classes * counts.astype(np.float64))

@@ -1,0 +1,49 @@
+"""What the one engine gives the command line: dropout and class weights, kept in the model file."""
+
+import json
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from support import run_cli as run
+
+
+def test_dropout_is_trained_saved_described_and_exported_as_identity(capsys, tmp_path):
+    model = tmp_path / "m.safetensors"
+    code, out, err = run(capsys, "train", "--dataset", "iris", "--hidden", "16,8", "--dropout", "0.2,0.4",
+                         "--epochs", "3", "--json", "--out", model)
+    assert code == 0, err
+    loaded = bp.load(model)
+    assert loaded.network.dropout == [0.0, 0.2, 0.4]
+    assert [type(layer).__name__ for layer in loaded.network.stack] == \
+        ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    code, out, err = run(capsys, "info", model, "--json")
+    assert code == 0 and [row["dropout_before"] for row in json.loads(out)["layers"]] == [0.0, 0.2, 0.4]
+    ort = pytest.importorskip("onnxruntime")
+    onnx_path = tmp_path / "m.onnx"
+    code, out, err = run(capsys, "export", model, onnx_path)
+    assert code == 0, err
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    session = ort.InferenceSession(str(onnx_path))
+    (onnx_out,) = session.run(None, {session.get_inputs()[0].name: X})
+    np.testing.assert_allclose(onnx_out, loaded.predict_proba(X), rtol=1e-10, atol=1e-12)
+
+
+def test_class_weight_balanced_changes_the_training_and_is_refused_for_regression(capsys, tmp_path):
+    args = ["train", "--dataset", "iris", "--epochs", "2", "--json", "--quiet"]
+    code, plain, err = run(capsys, *args)
+    assert code == 0, err
+    code, weighted, err = run(capsys, *args, "--class-weight", "balanced")
+    assert code == 0, err
+    # iris's classes are nearly balanced, but not in the training split: the weights move the loss.
+    assert json.loads(plain)["loss"] != json.loads(weighted)["loss"]
+    code, out, err = run(capsys, "train", "--dataset", "sine", "--class-weight", "balanced", "--epochs", "1")
+    assert code == 2 and "--class-weight balanced is for classification" in err
+
+
+@pytest.mark.parametrize("rates", ["0.2,0.3", "1.0", "-0.1"])
+def test_bad_dropout_rates_are_named(capsys, rates):
+    code, out, err = run(capsys, "train", "--dataset", "iris", "--dropout", rates, "--epochs", "1")
+    assert code == 2 and "--dropout takes one rate, or one per hidden layer" in err
+    assert err.count("\n") == 1
