@@ -73,6 +73,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 import numpy as np
 
 from .core import Network
+from .core.named import FormulaText
 from .gradcheck import DEFAULT_TOLERANCES, float64_copy, layer_name, numeric_gradient
 
 __all__ = [
@@ -235,123 +236,38 @@ class Formula:
         return Math(self.symbolic("text"), self.symbolic("latex"))
 
 
-def _tex_name(name: str) -> str:
-    return name.replace("_", "\\_")
-
-
-def _n(n: int) -> str:
-    return str(n)
+def _formula(text: FormulaText, args: tuple) -> Formula:
+    """An explanation's formula from the template a loss or activation gives (see ``backprop.core``)."""
+    return Formula(text.text, text.latex, args, text.wrap)
 
 
 def _loss_part_formula(loss, nt: _Notation, j: int, a: float, y: float, n_out: int) -> Formula | None:
-    """``C_ij``, the part of the loss from output node ``j``, by loss name."""
-    args = (Arg("a", nt.a(j, nt.n), a), Arg("y", nt.y(j), y))
-    n = _n(n_out)
-    name = loss.name
-    if name == "sse":
-        return Formula("(«a» − «y»)²", "\\left(«a» - «y»\\right)^2", args)
-    if name == "mse":
-        return Formula(f"(«a» − «y»)²/{n}", f"\\frac{{\\left(«a» - «y»\\right)^2}}{{{n}}}", args)
-    if name == "mae":
-        return Formula(f"|«a» − «y»|/{n}", f"\\frac{{\\lvert «a» - «y» \\rvert}}{{{n}}}", args)
-    if name == "huber":
-        d = f"{loss.delta:g}"
-        return Formula(f"h(«a» − «y»)/{n}, h(d) = d²/2 if |d| ≤ {d} else {d}(|d| − {d}/2)",
-                       f"\\frac{{h_{{{d}}}\\left(«a» - «y»\\right)}}{{{n}}}", args)
-    if name == "cross_entropy":
-        return Formula("−«y» log «a»", "-«y» \\log «a»", args)
-    if name == "binary_cross_entropy":
-        return Formula(f"−[«y» log «a» + (1 − «y») log(1 − «a»)]/{n}",
-                       f"-\\frac{{«y» \\log «a» + (1 - «y») \\log(1 - «a»)}}{{{n}}}", args)
-    return None
+    """``C_ij``, the part of the loss from output node ``j``."""
+    text = loss.part_formula(n_out)
+    return None if text is None else _formula(text, (Arg("a", nt.a(j, nt.n), a), Arg("y", nt.y(j), y)))
 
 
 def _loss_parts(loss_name: str, fused, z: np.ndarray, a: np.ndarray, y: np.ndarray, loss) -> np.ndarray | None:
     """The per-node parts of one sample's loss (float64), or None for a loss without them."""
     z, a, y = (np.asarray(v, dtype=np.float64) for v in (z, a, y))
-    n = a.shape[0]
-    if fused is not None and fused.name == "softmax_cross_entropy":
-        zmax = z.max()
-        return -y * (z - zmax - math.log(np.exp(z - zmax).sum()))
-    if fused is not None and fused.name == "sigmoid_binary_cross_entropy":
-        return (np.logaddexp(0.0, z) - y * z) / n
-    d = a - y
-    if loss_name == "sse":
-        return d * d
-    if loss_name == "mse":
-        return d * d / n
-    if loss_name == "mae":
-        return np.abs(d) / n
-    if loss_name == "huber":
-        ad = np.abs(d)
-        return np.where(ad <= loss.delta, 0.5 * ad * ad, loss.delta * (ad - 0.5 * loss.delta)) / n
-    tiny = np.finfo(np.float64).tiny
-    if loss_name == "cross_entropy":
-        return -y * np.log(np.maximum(a, tiny))
-    if loss_name == "binary_cross_entropy":
-        return -(y * np.log(np.maximum(a, tiny)) + (1 - y) * np.log(np.maximum(1 - a, tiny))) / n
-    return None
+    return fused.per_node(z, y) if fused is not None else loss.per_node(a, y)
 
 
 def _loss_derivative_formula(loss, nt: _Notation, j, a: float, y: float, n_out: int) -> Formula:
-    """``dC_i/da_j^L`` by loss name; an unknown loss gets a formula-less placeholder."""
-    args = (Arg("a", nt.a(j, nt.n), a), Arg("y", nt.y(j), y))
-    n = _n(n_out)
-    name = loss.name
-    if name == "sse":
-        return Formula("2(«a» − «y»)", "2\\left(«a» - «y»\\right)", args)
-    if name == "mse":
-        return Formula(f"2(«a» − «y»)/{n}", f"\\frac{{2\\left(«a» - «y»\\right)}}{{{n}}}", args, wrap=True)
-    if name == "mae":
-        return Formula(f"sign(«a» − «y»)/{n}", f"\\frac{{\\operatorname{{sign}}\\left(«a» - «y»\\right)}}{{{n}}}",
-                       args, wrap=True)
-    if name == "huber":
-        d = f"{loss.delta:g}"
-        return Formula(f"clip(«a» − «y», −{d}, {d})/{n}",
-                       f"\\frac{{\\operatorname{{clip}}\\left(«a» - «y», -{d}, {d}\\right)}}{{{n}}}", args, wrap=True)
-    if name == "cross_entropy":
-        return Formula("−«y»/«a»", "-\\frac{«y»}{«a»}", args, wrap=True)
-    if name == "binary_cross_entropy":
-        return Formula(f"(«a» − «y»)/(«a»(1 − «a»)·{n})",
-                       f"\\frac{{«a» - «y»}}{{{n}\\,«a»\\left(1 - «a»\\right)}}", args, wrap=True)
-    return Formula(f"{name}′(«a», «y»)", f"\\mathrm{{{_tex_name(name)}}}'(«a», «y»)", args)
+    """``dC_i/da_j^L``."""
+    return _formula(loss.derivative_formula(n_out), (Arg("a", nt.a(j, nt.n), a), Arg("y", nt.y(j), y)))
 
 
 def _fused_formula(fused, nt: _Notation, j, a: float, y: float, y_sum: float, n_out: int) -> Formula:
     """``dC_i/dz_j^L`` of a fused output shortcut."""
-    L = nt.n
-    args = (Arg("a", nt.a(j, L), a), Arg("y", nt.y(j), y))
-    if fused.name == "softmax_cross_entropy":
-        s = Math("Σᵣ yᵣ", "\\sum_r y_r")
-        return Formula("«a»·«s» − «y»", "«a» «s» - «y»", args + (Arg("s", s, y_sum),), wrap=True)
-    return Formula(f"(«a» − «y»)/{n_out}", f"\\frac{{«a» - «y»}}{{{n_out}}}", args, wrap=True)
+    s = Math("Σᵣ yᵣ", "\\sum_r y_r")
+    args = (Arg("a", nt.a(j, nt.n), a), Arg("y", nt.y(j), y), Arg("s", s, y_sum))
+    return _formula(fused.delta_formula(n_out), args)
 
 
 def _activation_formula(activation, nt: _Notation, j, p: int, z: float, a: float) -> Formula:
-    """``g_p'(z_j^p)`` by activation name, in terms of ``z`` or ``a``."""
-    args = (Arg("z", nt.z(j, p), z), Arg("a", nt.a(j, p), a))
-    name = activation.name
-    if name == "identity":
-        return Formula("1", "1", args)
-    if name == "sigmoid":
-        return Formula("«a»(1 − «a»)", "«a»\\left(1 - «a»\\right)", args)
-    if name == "tanh":
-        return Formula("1 − («a»)²", "1 - {«a»}^2", args, wrap=True)
-    if name == "relu":
-        return Formula("(1 if «z» > 0 else 0)", "\\begin{cases}1 & «z» > 0\\\\ 0 & \\text{otherwise}\\end{cases}", args)
-    if name == "leaky_relu":
-        s = f"{activation.negative_slope:g}"
-        return Formula(f"(1 if «z» > 0 else {s})",
-                       f"\\begin{{cases}}1 & «z» > 0\\\\ {s} & \\text{{otherwise}}\\end{{cases}}", args)
-    if name == "elu":
-        al = f"{activation.alpha:g}"
-        return Formula(f"(1 if «z» > 0 else {al}·e^«z»)",
-                       f"\\begin{{cases}}1 & «z» > 0\\\\ {al}\\,e^{{«z»}} & \\text{{otherwise}}\\end{{cases}}", args)
-    if name == "softplus":
-        return Formula("1/(1 + e^(−«z»))", "\\frac{1}{1 + e^{-«z»}}", args, wrap=True)
-    if name == "gelu":
-        return Formula("Φ(«z») + «z»·φ(«z»)", "\\Phi(«z») + «z»\\,\\varphi(«z»)", args, wrap=True)
-    return Formula(f"{name}′(«z»)", f"\\mathrm{{{_tex_name(name)}}}'(«z»)", args)
+    """``g_p'(z_j^p)``, in terms of ``z`` or ``a``."""
+    return _formula(activation.derivative_formula(), (Arg("z", nt.z(j, p), z), Arg("a", nt.a(j, p), a)))
 
 
 # -- the explanation as data ---------------------------------------------------

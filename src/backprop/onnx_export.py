@@ -43,7 +43,6 @@ The graph uses opset 17 and passes :func:`onnx.checker.check_model` with
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,8 +60,6 @@ OPSET = 17
 INPUT_NAME = "X"
 OUTPUT_NAME = "Y"
 
-_ERF_RANGE = 6.0  # erf(x) = 1 to within 2e-17 for x >= 6
-_ERF_DEGREE = 40
 
 
 def _onnx():
@@ -131,78 +128,6 @@ class _GraphBuilder:
         onnx.helper.set_model_props(model, {k: json.dumps(v) for k, v in metadata.items()})
         onnx.checker.check_model(model, full_check=True)
         return model
-
-
-# -- activations ------------------------------------------------------------------
-
-
-def _activation(g: _GraphBuilder, activation, z: str) -> str:
-    """Add ``a = g(z)`` for one of the engine's activations."""
-    name = activation.name
-    # onnxruntime has float32 kernels for every operator; float64 ones lack Elu, Softplus and Erf.
-    native = g.dtype == np.float32
-    if name == "identity":
-        return g.op("Identity", z)
-    if name == "sigmoid":
-        return g.op("Sigmoid", z)
-    if name == "tanh":
-        return g.op("Tanh", z)
-    if name == "relu":
-        return g.op("Relu", z)
-    if name == "leaky_relu":
-        if native:
-            return g.op("LeakyRelu", z, alpha=float(activation.negative_slope))
-        # The operator's alpha is a float32 attribute; a float64 graph keeps the slope in float64.
-        negative = g.op("Mul", z, g.const(activation.negative_slope))
-        return g.op("Where", g.op("Greater", z, g.const(0.0)), z, negative, stem="leaky_relu")
-    if name == "softmax":
-        return g.op("Softmax", z, axis=-1)
-    if name == "elu":
-        if native:
-            return g.op("Elu", z, alpha=float(activation.alpha))
-        # alpha (e^min(z, 0) - 1) where z <= 0, else z
-        negative = g.op("Mul", g.const(activation.alpha),
-                        g.op("Sub", g.op("Exp", g.op("Min", z, g.const(0.0))), g.const(1.0)))
-        return g.op("Where", g.op("Greater", z, g.const(0.0)), z, negative, stem="elu")
-    if name == "softplus":
-        if native:
-            return g.op("Softplus", z)
-        # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): no exponential overflows
-        tail = g.op("Log", g.op("Add", g.const(1.0), g.op("Exp", g.op("Neg", g.op("Abs", z)))))
-        return g.op("Add", g.op("Max", z, g.const(0.0)), tail, stem="softplus")
-    if name == "gelu":
-        # z Phi(z) = z (1 + erf(z / sqrt 2)) / 2
-        e = _erf(g, g.op("Mul", z, g.const(math.sqrt(0.5))), native=native)
-        return g.op("Mul", g.op("Mul", z, g.const(0.5)), g.op("Add", g.const(1.0), e), stem="gelu")
-    raise ValueError(f"ONNX export does not know the activation {name!r}; it knows identity, sigmoid, "
-                     "tanh, relu, leaky_relu, elu, softplus, gelu and softmax")
-
-
-def _erf(g: _GraphBuilder, x: str, native: bool) -> str:
-    """``erf(x)``: the ``Erf`` operator, or (float64) a Chebyshev series evaluated by Clenshaw's recurrence.
-
-    ``erf(x) = sign(x) P(|x|)`` for ``|x| < 6`` and ``sign(x)`` beyond, with
-    ``P(t) = sum_k c_k T_k(u)``, ``u = t/3 - 1``. The coefficients interpolate
-    :func:`math.erf` at the Chebyshev points of ``[0, 6]``; ``P`` is within
-    2e-14 of ``erf`` there.
-    """
-    if native:
-        return g.op("Erf", x)
-    half = _ERF_RANGE / 2
-    coefficients = np.polynomial.chebyshev.chebinterpolate(
-        np.vectorize(lambda u: math.erf(half * (u + 1.0))), _ERF_DEGREE)
-    magnitude = g.op("Abs", x)
-    t = g.op("Min", magnitude, g.const(_ERF_RANGE))  # keeps u in [-1, 1] for any x
-    u = g.op("Sub", g.op("Div", t, g.const(half)), g.const(1.0))
-    two_u = g.op("Mul", u, g.const(2.0))
-    # Clenshaw: b_k = c_k + 2u b_{k+1} - b_{k+2}; P = c_0 + u b_1 - b_2.
-    b1, b2 = g.const(coefficients[-1]), g.const(0.0)
-    for c in coefficients[-2:0:-1]:
-        b1, b2 = g.op("Add", g.op("Sub", g.op("Mul", two_u, b1), b2), g.const(c)), b1
-    p = g.op("Add", g.op("Sub", g.op("Mul", u, b1), b2), g.const(coefficients[0]))
-    # Beyond 6, erf is 1 in float64 (as math.erf rounds it), which keeps gelu(z) exactly 0 for z << 0.
-    p = g.op("Where", g.op("Less", magnitude, g.const(_ERF_RANGE)), p, g.const(1.0))
-    return g.op("Mul", g.op("Sign", x), p, stem="erf")
 
 
 # -- what each kind of object contributes ----------------------------------------------
@@ -301,14 +226,14 @@ def to_onnx(obj):
     for i, layer in enumerate(net.layers, start=1):
         inputs = [a, g.const(layer.W, f"W{i}")] + ([g.const(layer.b, f"b{i}")] if layer.b is not None else [])
         z = g.op("Gemm", *inputs, transB=1, stem=f"z{i}")
-        a = _activation(g, layer.activation, z)
+        a = layer.activation.to_onnx(g, z)
     n_out = net.sizes[-1]
     if plan.proba == "sigmoid":
         if n_out == 1:  # one sigmoid node is P(classes_[1])
             a = g.op("Concat", g.op("Sub", g.const([[1.0]]), a), a, axis=1, stem="proba")
             n_out = 2
         else:  # a_j / sum_k a_k = softmax(log sigmoid(z)), with log sigmoid(z) = -softplus(-z)
-            log_a = g.op("Neg", _activation(g, Softplus(), g.op("Neg", z)))
+            log_a = g.op("Neg", Softplus().to_onnx(g, g.op("Neg", z)))
             a = g.op("Softmax", log_a, axis=-1, stem="proba")
     a = _elementwise(g, a, plan.after, "unscaled")
     doc = f"backprop {__version__}: {net!r}"

@@ -22,6 +22,12 @@ Both take an optional ``out`` array to write into, so that training can reuse
 one buffer per layer across batches instead of allocating new arrays; without
 it they return a new array.
 
+Each activation also knows how it is shown and exported, so that everything
+about it is in one place: ``derivative_formula()``, the ``g'`` that
+``backprop explain`` prints (text and LaTeX), and ``to_onnx(g, z)``, its
+lowering to ONNX operators through the exporter's graph builder (which this
+module only calls: it never imports onnx).
+
 Constants are Python floats, never NumPy float64 scalars, so a float32 array
 stays float32 (NumPy's type promotion treats Python scalars as weak).
 """
@@ -32,7 +38,7 @@ import math
 
 import numpy as np
 
-from .named import Named
+from .named import FormulaText, Named
 
 __all__ = [
     "Activation",
@@ -81,11 +87,37 @@ class Activation(Named):
         """
         return np.multiply(dC_da, self.derivative(z, a), out=out)
 
+    def derivative_formula(self) -> FormulaText:
+        """``g'`` as ``explain`` prints it, in terms of ``«z»`` or ``«a»``.
+
+        The built-in activations each give their own; this generic form is for
+        an activation defined outside backprop.
+        """
+        tex = self.name.replace("_", "\\_")
+        return FormulaText(f"{self.name}′(«z»)", f"\\mathrm{{{tex}}}'(«z»)")
+
+    def to_onnx(self, g, z: str) -> str:
+        """Add ``a = g(z)`` to an ONNX graph; return the output's name.
+
+        ``g`` is :class:`backprop.onnx_export`'s graph builder (``g.op``,
+        ``g.const``, ``g.dtype``). onnxruntime has float32 kernels for every
+        operator; its float64 ones lack Elu, Softplus and Erf, which a float64
+        graph composes from simpler operators.
+        """
+        raise ValueError(f"ONNX export does not know the activation {self.name!r}; it knows "
+                         f"{', '.join(ACTIVATIONS)}")
+
 
 class Identity(Activation):
     """``g(z) = z``, ``g'(z) = 1``: the linear output of a regressor."""
 
     name = "identity"
+
+    def derivative_formula(self):
+        return FormulaText("1", "1")
+
+    def to_onnx(self, g, z):
+        return g.op("Identity", z)
 
     def value(self, z, out=None):
         return z.copy() if out is None else _into(out, z)
@@ -106,6 +138,12 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+
+    def derivative_formula(self):
+        return FormulaText("«a»(1 − «a»)", "«a»\\left(1 - «a»\\right)")
+
+    def to_onnx(self, g, z):
+        return g.op("Sigmoid", z)
 
     def value(self, z, out=None):
         with np.errstate(over="ignore"):
@@ -128,6 +166,12 @@ class Tanh(Activation):
 
     name = "tanh"
 
+    def derivative_formula(self):
+        return FormulaText("1 − («a»)²", "1 - {«a»}^2", wrap=True)
+
+    def to_onnx(self, g, z):
+        return g.op("Tanh", z)
+
     def value(self, z, out=None):
         return np.tanh(z, out=out)
 
@@ -145,6 +189,13 @@ class ReLU(Activation):
     """``g(z) = max(z, 0)``; ``g'(z) = 1`` for ``z > 0`` and 0 otherwise (0 at 0, as PyTorch)."""
 
     name = "relu"
+
+    def derivative_formula(self):
+        return FormulaText("(1 if «z» > 0 else 0)",
+                           "\\begin{cases}1 & «z» > 0\\\\ 0 & \\text{otherwise}\\end{cases}")
+
+    def to_onnx(self, g, z):
+        return g.op("Relu", z)
 
     def value(self, z, out=None):
         return np.maximum(z, 0.0, out=out)
@@ -166,6 +217,18 @@ class LeakyReLU(Activation):
     """
 
     name = "leaky_relu"
+
+    def derivative_formula(self):
+        s = f"{self.negative_slope:g}"
+        return FormulaText(f"(1 if «z» > 0 else {s})",
+                           f"\\begin{{cases}}1 & «z» > 0\\\\ {s} & \\text{{otherwise}}\\end{{cases}}")
+
+    def to_onnx(self, g, z):
+        if g.dtype == np.float32:
+            return g.op("LeakyRelu", z, alpha=float(self.negative_slope))
+        # The operator's alpha is a float32 attribute; a float64 graph keeps the slope in float64.
+        negative = g.op("Mul", z, g.const(self.negative_slope))
+        return g.op("Where", g.op("Greater", z, g.const(0.0)), z, negative, stem="leaky_relu")
 
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = float(negative_slope)
@@ -192,6 +255,19 @@ class ELU(Activation):
 
     name = "elu"
 
+    def derivative_formula(self):
+        al = f"{self.alpha:g}"
+        return FormulaText(f"(1 if «z» > 0 else {al}·e^«z»)",
+                           f"\\begin{{cases}}1 & «z» > 0\\\\ {al}\\,e^{{«z»}} & \\text{{otherwise}}\\end{{cases}}")
+
+    def to_onnx(self, g, z):
+        if g.dtype == np.float32:
+            return g.op("Elu", z, alpha=float(self.alpha))
+        # alpha (e^min(z, 0) - 1) where z <= 0, else z
+        negative = g.op("Mul", g.const(self.alpha), g.op("Sub", g.op("Exp", g.op("Min", z, g.const(0.0))),
+                                                         g.const(1.0)))
+        return g.op("Where", g.op("Greater", z, g.const(0.0)), z, negative, stem="elu")
+
     def __init__(self, alpha: float = 1.0):
         self.alpha = float(alpha)
 
@@ -213,6 +289,16 @@ class Softplus(Activation):
     """
 
     name = "softplus"
+
+    def derivative_formula(self):
+        return FormulaText("1/(1 + e^(−«z»))", "\\frac{1}{1 + e^{-«z»}}", wrap=True)
+
+    def to_onnx(self, g, z):
+        if g.dtype == np.float32:
+            return g.op("Softplus", z)
+        # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): no exponential overflows
+        tail = g.op("Log", g.op("Add", g.const(1.0), g.op("Exp", g.op("Neg", g.op("Abs", z)))))
+        return g.op("Add", g.op("Max", z, g.const(0.0)), tail, stem="softplus")
 
     def value(self, z, out=None):
         return np.logaddexp(0.0, z, out=out)
@@ -268,6 +354,14 @@ class GELU(Activation):
 
     name = "gelu"
 
+    def derivative_formula(self):
+        return FormulaText("Φ(«z») + «z»·φ(«z»)", "\\Phi(«z») + «z»\\,\\varphi(«z»)", wrap=True)
+
+    def to_onnx(self, g, z):
+        # z Phi(z) = z (1 + erf(z / sqrt 2)) / 2
+        e = _erf_onnx(g, g.op("Mul", z, g.const(math.sqrt(0.5))))
+        return g.op("Mul", g.op("Mul", z, g.const(0.5)), g.op("Add", g.const(1.0), e), stem="gelu")
+
     def value(self, z, out=None):
         return np.multiply(z, 0.5 * (1.0 + erf(z * _SQRT_HALF)), out=out)
 
@@ -287,6 +381,13 @@ class Softmax(Activation):
 
     name = "softmax"
 
+    def derivative_formula(self):
+        # One entry of the Jacobian; explain prints the Jacobian-vector product it enters.
+        return FormulaText("«a»(δ − a)", "«a»\\left(\\delta - a\\right)")
+
+    def to_onnx(self, g, z):
+        return g.op("Softmax", z, axis=-1)
+
     def value(self, z, out=None):
         e = np.exp(np.subtract(z, z.max(axis=1, keepdims=True), out=out), out=out)
         e /= e.sum(axis=1, keepdims=True)
@@ -300,6 +401,37 @@ class Softmax(Activation):
 
     def backward(self, z, a, dC_da, out=None):
         return np.multiply(a, dC_da - (dC_da * a).sum(axis=1, keepdims=True), out=out)
+
+
+_ERF_RANGE = 6.0  # erf(x) = 1 to within 2e-17 for x >= 6
+_ERF_DEGREE = 40
+
+
+def _erf_onnx(g, x: str) -> str:
+    """``erf(x)`` in ONNX: the ``Erf`` operator, or (float64) a Chebyshev series by Clenshaw's recurrence.
+
+    ``erf(x) = sign(x) P(|x|)`` for ``|x| < 6`` and ``sign(x)`` beyond, with
+    ``P(t) = sum_k c_k T_k(u)``, ``u = t/3 - 1``. The coefficients interpolate
+    :func:`math.erf` at the Chebyshev points of ``[0, 6]``; ``P`` is within
+    2e-14 of ``erf`` there.
+    """
+    if g.dtype == np.float32:
+        return g.op("Erf", x)
+    half = _ERF_RANGE / 2
+    coefficients = np.polynomial.chebyshev.chebinterpolate(
+        np.vectorize(lambda u: math.erf(half * (u + 1.0))), _ERF_DEGREE)
+    magnitude = g.op("Abs", x)
+    t = g.op("Min", magnitude, g.const(_ERF_RANGE))  # keeps u in [-1, 1] for any x
+    u = g.op("Sub", g.op("Div", t, g.const(half)), g.const(1.0))
+    two_u = g.op("Mul", u, g.const(2.0))
+    # Clenshaw: b_k = c_k + 2u b_{k+1} - b_{k+2}; P = c_0 + u b_1 - b_2.
+    b1, b2 = g.const(coefficients[-1]), g.const(0.0)
+    for c in coefficients[-2:0:-1]:
+        b1, b2 = g.op("Add", g.op("Sub", g.op("Mul", two_u, b1), b2), g.const(c)), b1
+    p = g.op("Add", g.op("Sub", g.op("Mul", u, b1), b2), g.const(coefficients[0]))
+    # Beyond 6, erf is 1 in float64 (as math.erf rounds it), which keeps gelu(z) exactly 0 for z << 0.
+    p = g.op("Where", g.op("Less", magnitude, g.const(_ERF_RANGE)), p, g.const(1.0))
+    return g.op("Mul", g.op("Sign", x), p, stem="erf")
 
 
 def _into(out, result):

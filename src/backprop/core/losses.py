@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .named import Named
+from .named import FormulaText, Named
 
 __all__ = [
     "Loss",
@@ -79,11 +79,37 @@ class Loss(Named):
         """Return the batch loss ``1/N sum_i C_i``."""
         return float(np.mean(self.per_sample(a, y)))
 
+    def per_node(self, a: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """Each output node's part of ``C_i`` (their sum over nodes is ``C_i``), or None if it has no parts."""
+        return None
+
+    def part_formula(self, n: int) -> FormulaText | None:
+        """``C_ij``, node ``j``'s part of the loss, in ``«a»`` and ``«y»``, for ``n`` output nodes."""
+        return None
+
+    def derivative_formula(self, n: int) -> FormulaText:
+        """``dC_i/da_j``, as ``explain`` prints it, for ``n`` output nodes.
+
+        The built-in losses each give their own; this generic form is for a
+        loss defined outside backprop.
+        """
+        tex = self.name.replace("_", "\\_")
+        return FormulaText(f"{self.name}′(«a», «y»)", f"\\mathrm{{{tex}}}'(«a», «y»)")
+
 
 class SSE(Loss):
     """The article's loss: ``C0 = sum_j (a_j - y_j)^2``, ``dC0/da_j = 2 (a_j - y_j)``."""
 
     name = "sse"
+
+    def per_node(self, a, y):
+        return (a - y) ** 2
+
+    def part_formula(self, n):
+        return FormulaText("(«a» − «y»)²", "\\left(«a» - «y»\\right)^2")
+
+    def derivative_formula(self, n):
+        return FormulaText("2(«a» − «y»)", "2\\left(«a» - «y»\\right)")
 
     def per_sample(self, a, y):
         d = a - y
@@ -98,6 +124,15 @@ class MSE(Loss):
 
     name = "mse"
 
+    def per_node(self, a, y):
+        return (a - y) ** 2 / a.shape[-1]
+
+    def part_formula(self, n):
+        return FormulaText(f"(«a» − «y»)²/{n}", f"\\frac{{\\left(«a» - «y»\\right)^2}}{{{n}}}")
+
+    def derivative_formula(self, n):
+        return FormulaText(f"2(«a» − «y»)/{n}", f"\\frac{{2\\left(«a» - «y»\\right)}}{{{n}}}", wrap=True)
+
     def per_sample(self, a, y):
         d = a - y
         return (d * d).mean(axis=1)
@@ -110,6 +145,16 @@ class MAE(Loss):
     """``C_i = 1/n sum_j |a_j - y_j|``, as PyTorch's ``L1Loss``; its derivative at 0 is 0."""
 
     name = "mae"
+
+    def per_node(self, a, y):
+        return np.abs(a - y) / a.shape[-1]
+
+    def part_formula(self, n):
+        return FormulaText(f"|«a» − «y»|/{n}", f"\\frac{{\\lvert «a» - «y» \\rvert}}{{{n}}}")
+
+    def derivative_formula(self, n):
+        return FormulaText(f"sign(«a» − «y»)/{n}",
+                           f"\\frac{{\\operatorname{{sign}}\\left(«a» - «y»\\right)}}{{{n}}}", wrap=True)
 
     def per_sample(self, a, y):
         return np.abs(a - y).mean(axis=1)
@@ -130,6 +175,20 @@ class Huber(Loss):
     """
 
     name = "huber"
+
+    def per_node(self, a, y):
+        d = np.abs(a - y)
+        return np.where(d <= self.delta, 0.5 * d * d, self.delta * (d - 0.5 * self.delta)) / a.shape[-1]
+
+    def part_formula(self, n):
+        d = f"{self.delta:g}"
+        return FormulaText(f"h(«a» − «y»)/{n}, h(d) = d²/2 if |d| ≤ {d} else {d}(|d| − {d}/2)",
+                           f"\\frac{{h_{{{d}}}\\left(«a» - «y»\\right)}}{{{n}}}")
+
+    def derivative_formula(self, n):
+        d = f"{self.delta:g}"
+        return FormulaText(f"clip(«a» − «y», −{d}, {d})/{n}",
+                           f"\\frac{{\\operatorname{{clip}}\\left(«a» - «y», -{d}, {d}\\right)}}{{{n}}}", wrap=True)
 
     def __init__(self, delta: float = 1.0):
         if not delta > 0:
@@ -162,6 +221,15 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
 
+    def per_node(self, a, y):
+        return -y * _safe_log(a)
+
+    def part_formula(self, n):
+        return FormulaText("−«y» log «a»", "-«y» \\log «a»")
+
+    def derivative_formula(self, n):
+        return FormulaText("−«y»/«a»", "-\\frac{«y»}{«a»}", wrap=True)
+
     def per_sample(self, a, y):
         return -(y * _safe_log(a)).sum(axis=1)
 
@@ -176,6 +244,17 @@ class BinaryCrossEntropy(Loss):
     """
 
     name = "binary_cross_entropy"
+
+    def per_node(self, a, y):
+        return -(y * _safe_log(a) + (1.0 - y) * _safe_log(1.0 - a)) / a.shape[-1]
+
+    def part_formula(self, n):
+        return FormulaText(f"−[«y» log «a» + (1 − «y») log(1 − «a»)]/{n}",
+                           f"-\\frac{{«y» \\log «a» + (1 - «y») \\log(1 - «a»)}}{{{n}}}")
+
+    def derivative_formula(self, n):
+        return FormulaText(f"(«a» − «y»)/(«a»(1 − «a»)·{n})",
+                           f"\\frac{{«a» - «y»}}{{{n}\\,«a»\\left(1 - «a»\\right)}}", wrap=True)
 
     def per_sample(self, a, y):
         return -(y * _safe_log(a) + (1.0 - y) * _safe_log(1.0 - a)).mean(axis=1)
@@ -202,6 +281,14 @@ class FusedOutput:
     def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def per_node(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each output node's part of ``C_i``, from ``z``."""
+        raise NotImplementedError
+
+    def delta_formula(self, n: int) -> FormulaText:
+        """``dC_i/dz_j`` as ``explain`` prints it (``«s»`` is ``sum_r y_r``)."""
+        raise NotImplementedError
+
 
 class SoftmaxCrossEntropy(FusedOutput):
     """Softmax then cross-entropy.
@@ -222,6 +309,13 @@ class SoftmaxCrossEntropy(FusedOutput):
     def delta(self, z, a, y):
         return a * y.sum(axis=1, keepdims=True) - y
 
+    def per_node(self, z, y):
+        zmax = z.max(axis=-1, keepdims=True)
+        return -y * (z - zmax - np.log(np.exp(z - zmax).sum(axis=-1, keepdims=True)))
+
+    def delta_formula(self, n):
+        return FormulaText("«a»·«s» − «y»", "«a» «s» - «y»", wrap=True)
+
 
 class SigmoidBinaryCrossEntropy(FusedOutput):
     """Sigmoid then binary cross-entropy.
@@ -238,6 +332,12 @@ class SigmoidBinaryCrossEntropy(FusedOutput):
 
     def delta(self, z, a, y):
         return (a - y) * (1.0 / a.shape[1])
+
+    def per_node(self, z, y):
+        return (np.logaddexp(0.0, z) - y * z) / z.shape[-1]
+
+    def delta_formula(self, n):
+        return FormulaText(f"(«a» − «y»)/{n}", f"\\frac{{«a» - «y»}}{{{n}}}", wrap=True)
 
 
 FUSED_OUTPUTS: dict[tuple[str, str], FusedOutput] = {

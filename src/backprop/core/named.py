@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+
+class FormulaText(NamedTuple):
+    """A formula as ``explain`` prints it: plain text and LaTeX templates.
+
+    In both, ``«z»``, ``«a»``, ``«y»`` stand for the node's symbols (filled in
+    with the article's names, or with numbers). ``wrap`` says whether the
+    expression needs parentheses when it is multiplied by something.
+    """
+
+    text: str
+    latex: str
+    wrap: bool = False
+
 
 class Named:
     """A part of the network known by its name and parameters (``config()``).
