@@ -70,7 +70,7 @@ class Model:
     def build(cls, n_features: int, hidden: Sequence[int], *, task: str, classes=None,
               n_targets: int = 1, activation="relu", output_activation=None, loss=None,
               bias: bool = True, seed=None, dtype="float64", init=None,
-              preprocessing: str = "standardize", dropout=0.0) -> "Model":
+              preprocessing: str = "standardize", dropout=0.0, input_dropout: float = 0.0) -> "Model":
         """A new model whose output layer and loss suit the task.
 
         Classifiers get one output per class with softmax and cross-entropy;
@@ -78,7 +78,8 @@ class Model:
         unless ``output_activation`` and ``loss`` say otherwise. With a
         single-output activation choice of ``"sigmoid"`` and two classes, one
         output node is used. ``dropout`` (one rate, or one per hidden layer)
-        puts a :class:`~backprop.Dropout` after the hidden layers.
+        puts a :class:`~backprop.Dropout` after the hidden layers, ``input_dropout``
+        one on the inputs.
         """
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
@@ -98,7 +99,8 @@ class Model:
             loss = loss or "mse"
         sizes = [n_features, *hidden, n_out]
         network = Network.from_sizes(sizes, activation=activation, output_activation=output_activation,
-                                     loss=loss, bias=bias, seed=seed, dtype=dtype, init=init, dropout=dropout)
+                                     loss=loss, bias=bias, seed=seed, dtype=dtype, init=init, dropout=dropout,
+                                     input_dropout=input_dropout)
         return cls(network, task=task, classes=classes, preprocessor=get_preprocessor(preprocessing))
 
     # -- targets -----------------------------------------------------------------

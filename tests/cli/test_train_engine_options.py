@@ -47,3 +47,18 @@ def test_bad_dropout_rates_are_named(capsys, rates):
     code, out, err = run(capsys, "train", "--dataset", "iris", "--dropout", rates, "--epochs", "1")
     assert code == 2 and "--dropout takes one rate, or one per hidden layer" in err
     assert err.count("\n") == 1
+
+
+def test_input_dropout_and_max_norm_reach_the_network_and_the_optimizer(capsys, tmp_path):
+    model = tmp_path / "m.safetensors"
+    code, out, err = run(capsys, "train", "--dataset", "iris", "--hidden", "8", "--input-dropout", "0.2",
+                         "--max-norm", "0.5", "--epochs", "5", "--quiet", "--out", model)
+    assert code == 0, err
+    net = bp.load(model).network
+    assert net.dropout == [0.2, 0.0]
+    # Every unit's incoming weights were kept inside the ball of radius 0.5.
+    assert all(np.linalg.norm(layer.W, axis=1).max() <= 0.5 + 1e-12 for layer in net.layers)
+    for flag, value, message in [("--input-dropout", "1.5", "--input-dropout must be in [0, 1)"),
+                                 ("--max-norm", "0", "--max-norm must be positive")]:
+        code, out, err = run(capsys, "train", "--dataset", "iris", flag, value, "--epochs", "1")
+        assert code == 2 and message in err

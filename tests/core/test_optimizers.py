@@ -101,3 +101,34 @@ def test_schedules_and_their_validation():
         bp.get_schedule("linear")
     with pytest.raises(ValueError, match="step_size must be a positive integer; got 0"):
         bp.get_schedule("step", step_size=0)
+
+
+def test_max_norm_scales_each_units_incoming_weights_back_to_the_ball():
+    import backprop as bp
+
+    W = np.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])  # norms 5, 0.5, 0
+    b = np.array([10.0, 10.0, 10.0])
+    opt = bp.get_optimizer("sgd", lr=0.5, max_norm=1.0)
+    opt.step([{"W": W, "b": b}], [{"W": np.zeros_like(W), "b": np.ones(3)}])
+    np.testing.assert_allclose(W, [[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]], rtol=1e-15)
+    np.testing.assert_allclose(b, 9.5)  # biases are not constrained
+    assert opt.config()["max_norm"] == 1.0
+    with pytest.raises(ValueError, match="max_norm must be positive"):
+        bp.get_optimizer("adam", max_norm=0.0)
+
+
+def test_max_norm_matches_pytorch_renorm_after_a_step():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(5, 4)) * 3
+    g = rng.normal(size=(5, 4))
+    mine = W.copy()
+    bp_opt = __import__("backprop").get_optimizer("momentum", lr=0.1, momentum=0.9, max_norm=2.0)
+    bp_opt.step([{"W": mine, "b": None}], [{"W": g, "b": None}])
+    t = torch.tensor(W, requires_grad=True)
+    opt = torch.optim.SGD([t], lr=0.1, momentum=0.9)
+    t.grad = torch.tensor(g)
+    opt.step()
+    with torch.no_grad():
+        t.copy_(torch.renorm(t, p=2, dim=0, maxnorm=2.0))
+    np.testing.assert_allclose(mine, t.detach().numpy(), rtol=1e-6)

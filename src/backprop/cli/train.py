@@ -55,6 +55,8 @@ DEFAULTS = {
     "preprocess": "standardize",
     "n_samples": None,
     "dropout": [],
+    "input_dropout": 0.0,
+    "max_norm": None,
     "class_weight": None,
 }
 
@@ -90,6 +92,8 @@ def add_parser(sub) -> None:
     net.add_argument("--dropout", type=float_list, metavar="RATE[,RATE...]",
                      help="dropout after the hidden layers while training: one rate for all, or one per "
                           "hidden layer, each in [0, 1) (default none)")
+    net.add_argument("--input-dropout", type=float, metavar="RATE",
+                     help="dropout on the inputs while training, in [0, 1) (default none)")
 
     opt = p.add_argument_group("training")
     opt.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
@@ -97,6 +101,8 @@ def add_parser(sub) -> None:
     opt.add_argument("--momentum", type=float, help="for momentum and nesterov (default 0.9)")
     opt.add_argument("--weight-decay", type=float, help="L2 penalty on weights (default 0)")
     opt.add_argument("--clip-norm", type=float, help="clip gradients to this global norm")
+    opt.add_argument("--max-norm", type=float, metavar="C",
+                     help="after each step, scale each unit's incoming weights back to norm at most C")
     opt.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule (default constant)")
     opt.add_argument("--batch-size", type=int, help="default 32")
     opt.add_argument("--epochs", type=int, help="default 30")
@@ -216,6 +222,10 @@ def _check_options(options: dict) -> None:
     if rates and (len(rates) not in (1, len(options["hidden"])) or not all(0 <= p < 1 for p in rates)):
         raise CLIError(f"--dropout takes one rate, or one per hidden layer ({len(options['hidden'])}), "
                        f"each in [0, 1); got {','.join(f'{p:g}' for p in rates)}")
+    if not 0 <= options["input_dropout"] < 1:
+        raise CLIError(f"--input-dropout must be in [0, 1); got {options['input_dropout']:g}")
+    if options["max_norm"] is not None and not options["max_norm"] > 0:
+        raise CLIError(f"--max-norm must be positive; got {options['max_norm']:g}")
     if options["lr"] is not None and not options["lr"] > 0:
         raise CLIError(f"--lr must be positive; got {options['lr']}")
 
@@ -307,7 +317,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
             activation=options["activation"], output_activation=options["output_activation"],
             loss=options["loss"], bias=options["bias"], seed=options["seed"], dtype=options["dtype"],
             init=options["init"], preprocessing=options["preprocess"],
-            dropout=_dropout(options),
+            dropout=_dropout(options), input_dropout=options["input_dropout"],
         )
         # The scaler is fitted here, before training, so that checkpoints carry it.
         model.fit_preprocessing(train.X, train.y)
@@ -315,7 +325,9 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     keep = {"training": options, "source": source}
     save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
 
-    optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else None
+    optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else {}
+    if options["max_norm"] is not None:
+        optimizer_options["max_norm"] = options["max_norm"]
     show = not (args.quiet or args.json) and rank0
     progress = TrainingProgress(stderr) if show else None
     # Each process trains on its shard (views, not copies); the scaler above has seen the

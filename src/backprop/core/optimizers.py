@@ -23,6 +23,10 @@ decay_per_sample : bool
 clip_norm : float or None
     If the global norm of all gradients together exceeds it, they are scaled
     down to this norm before the update.
+max_norm : float or None
+    A constraint after the update: each unit's incoming weights (a row
+    ``W[j, :]``) whose norm exceeds ``c`` are scaled back to norm ``c``
+    (Srivastava et al. 2014, used with dropout). Biases are not constrained.
 
 Learning-rate schedules map ``(base_lr, epoch)`` to the epoch's rate:
 :class:`ConstantLR`, :class:`StepLR`, :class:`ExponentialLR`, :class:`CosineLR`.
@@ -37,7 +41,7 @@ import numpy as np
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "Nesterov", "Adam", "AdamW", "RMSprop",
-    "OPTIMIZERS", "get_optimizer", "clip_by_global_norm", "global_norm",
+    "OPTIMIZERS", "get_optimizer", "clip_by_global_norm", "global_norm", "constrain_rows",
     "Schedule", "ConstantLR", "StepLR", "ExponentialLR", "CosineLR", "SCHEDULES", "get_schedule",
 ]
 
@@ -64,6 +68,14 @@ def clip_by_global_norm(grads: Params, max_norm: float) -> list[dict]:
         return list(grads)
     factor = max_norm / (norm + 1e-6)  # PyTorch's clip_grad_norm_ adds the same 1e-6
     return [{k: (None if v is None else v * factor) for k, v in g.items()} for g in grads]
+
+
+def constrain_rows(W: np.ndarray, c: float) -> None:
+    """Scale, in place, each row of ``W`` whose Euclidean norm exceeds ``c`` back to norm ``c``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", W, W))
+    over = norms > c
+    if over.any():
+        W[over] *= (c / norms[over])[:, None].astype(W.dtype)
 
 
 def _check_rate(value, name: str, *, allow_zero: bool = False) -> float:
@@ -103,12 +115,13 @@ class Optimizer:
     slots: tuple[str, ...] = ()
 
     def __init__(self, lr: float | None = None, *, weight_decay: float = 0.0, clip_norm: float | None = None,
-                 decay_per_sample: bool = False):
+                 decay_per_sample: bool = False, max_norm: float | None = None):
         self.lr = _check_rate(self.default_lr if lr is None else lr, "lr")
         self.base_lr = self.lr
         self.weight_decay = _check_rate(weight_decay, "weight_decay", allow_zero=True)
         self.decay_per_sample = bool(decay_per_sample)
         self.clip_norm = None if clip_norm is None else _check_rate(clip_norm, "clip_norm")
+        self.max_norm = None if max_norm is None else _check_rate(max_norm, "max_norm")
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
@@ -140,6 +153,8 @@ class Optimizer:
                 if key not in self.state:
                     self.state[key] = {s: np.zeros_like(w) for s in self.slots}
                 self.update(w, grad, self.state[key], decay=name == "W")
+                if name == "W" and self.max_norm is not None:
+                    constrain_rows(w, self.max_norm)
 
     coupled_decay = True
 
@@ -185,6 +200,8 @@ class Optimizer:
         out = {"name": self.name, "lr": self.base_lr, "weight_decay": self.weight_decay}
         if self.decay_per_sample:
             out["decay_per_sample"] = True
+        if self.max_norm is not None:
+            out["max_norm"] = self.max_norm
         if self.clip_norm is not None:
             out["clip_norm"] = self.clip_norm
         return out

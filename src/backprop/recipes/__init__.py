@@ -34,7 +34,7 @@ OPTIONS = {
     "bias": bool, "init": str, "optimizer": str, "lr": float, "momentum": float, "weight_decay": float,
     "clip_norm": float, "schedule": str, "batch_size": int, "epochs": int, "seed": int, "dtype": str,
     "validation_split": float, "early_stopping": bool, "patience": int, "preprocess": str, "n_samples": int,
-    "dropout": list, "class_weight": str,
+    "dropout": list, "input_dropout": float, "max_norm": float, "class_weight": str,
 }
 TOP_LEVEL = {"description": str, "reference": str, "paper_test_error": float, "train": dict}
 
