@@ -845,6 +845,10 @@ def explain(net: Network, X, Y, weight, *, lr: float = 0.1, eps: float | None = 
     )
     old = float(getattr(layer, ref.parameter)[ref.index])
     notes = []
+    if any(net.dropout):
+        notes.append("The network has dropout; it is inactive here (every mask is all ones), as in prediction, "
+                     "so the derivation is the network's own. While training, a dropped node's a is 0 and "
+                     "the others are divided by 1 − p, and the same mask multiplies ∂C/∂a on the way back.")
     if builder.fused is not None:
         notes.append(f"The network fuses its {builder.fused.activation} output with the {builder.fused.loss} "
                      f"loss: ∂C/∂zᴸ is the shortcut's formula and the loss is computed from zᴸ.")

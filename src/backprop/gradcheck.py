@@ -17,8 +17,13 @@ central difference is accurate to about 1e-3 at best (the loss itself is only
 good to about 1e-7, and dividing by ``2 eps`` magnifies that), too coarse to
 tell a slightly wrong derivative from rounding; in float64 it is good to about
 1e-9, so the comparison measures the float32 backward pass itself. The network
-that is checked is never modified: its parameters are not perturbed, only
-its forward/backward caches are refreshed by the call to ``gradients``.
+that is checked is never modified: its parameters are not perturbed, and a
+network keeps no forward or backward state between calls.
+
+Dropout is inactive in the check (every mask is all ones): the loss is the
+deterministic one of prediction, which finite differences can measure. A
+mask's own derivative (the mask) is checked in the tests of
+:class:`~backprop.core.layers.Dropout`.
 
 Tolerance
 ---------
