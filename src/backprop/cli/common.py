@@ -48,8 +48,8 @@ def print_json(obj) -> None:
 def add_table_options(parser) -> None:
     """The options that say how to read a table file (``--csv`` or an input file)."""
     g = parser.add_argument_group("reading a table")
-    g.add_argument("--delimiter", choices=[",", ";", "tab", "|", "whitespace"],
-                   help="the field separator (default: detected from the first lines)")
+    g.add_argument("--delimiter", choices=[",", ";", "tab", "|", "whitespace"], metavar="SEP",
+                   help="the field separator: , ; tab | or whitespace (default: detected from the first lines)")
     g.add_argument("--no-header", dest="no_header", action="store_true",
                    help="the file has no header row: columns are named 0, 1, ... by position")
     g.add_argument("--skip-rows", type=int, metavar="N", default=0, help="skip N lines at the start")
