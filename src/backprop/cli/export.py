@@ -38,6 +38,9 @@ def run(args) -> int:
     result = {"file": str(path), "format": args.format, "input": "X", "output": "Y",
               "dtype": net.dtype.name, "n_features": net.sizes[0],
               "n_outputs": net.sizes[-1], "bytes": path.stat().st_size}
+    record = model.metadata.get("columns")
+    if record is not None:  # the table columns X takes, in order (missing values may be NaN)
+        result["columns"] = [spec["name"] for spec in record["inputs"]]
     if args.json:
         print_json(result)
     else:
