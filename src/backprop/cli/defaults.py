@@ -63,11 +63,11 @@ def stop_summary(history, options: dict, has_validation: bool) -> dict:
     if not history.stopped_early and n >= 2:
         values = [v for v in history[monitor] if v is not None]
         if len(values) == n:
-            recent = max(2, n // 10)
+            recent = min(max(2, n // 10), n - 1)
             still = min(values[-recent:]) < min(values[:-recent]) - 1e-12
     warning = None
     if still:
-        warning = (f"{monitor} was still falling at the end (lowest in the last {max(2, n // 10)} of {n} "
+        warning = (f"{monitor} was still falling at the end (lowest in the last {recent} of {n} "
                    f"epochs), so the model may be under-trained; train longer, e.g. --epochs {2 * n}")
     return {"reason": reason, "epochs_run": n, "best_epoch": best, "monitor": monitor,
             "still_improving": still, "warning": warning}
