@@ -109,3 +109,12 @@ def test_plot_reads_the_output_of_train_json_and_names_the_columns(capsys, tmp_p
     code, out, err = run(capsys, "plot", tmp_path / "run.json", "--out", tmp_path / "again", "--json")
     assert code == 0, err
     assert {"loss.png", "accuracy.png"} <= {os.path.basename(p) for p in json.loads(out)["plots"]}
+
+
+def test_progress_lines_show_the_mae_in_the_targets_units(capsys, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n" + "".join(f"{i / 10},{5000.5 + 300 * (i % 7)}\n" for i in range(60)))
+    code, _, err = run(capsys, "train", "--csv", path, "--target", "y", "--hidden", "4", "--epochs", "2")
+    assert code == 0, err
+    maes = [float(line.split("val_mae ")[1].split()[0]) for line in err.splitlines() if line.startswith("epoch ")]
+    assert len(maes) == 2 and all(m > 20 for m in maes)  # hundreds of units, not a standardised 1.x

@@ -22,15 +22,18 @@ LINE_EVERY_SECONDS = 10.0
 _SHOWN = ("val_loss", "val_accuracy", "val_r2", "val_mae")
 
 
-def _scores(record: dict) -> str:
-    return "  ".join(f"{key} {record[key]:.4g}" for key in _SHOWN if key in record)
+def _scores(record: dict, mae_scale: float = 1.0) -> str:
+    return "  ".join(f"{key} {record[key] * (mae_scale if key == 'val_mae' else 1):.4g}"
+                     for key in _SHOWN if key in record)
 
 
 class TrainingProgress(Callback):
     """Progress on ``console``: a bar when it is a terminal, else one flushed line per epoch."""
 
-    def __init__(self, console: Console):
+    def __init__(self, console: Console, mae_scale: float = 1.0):
         self.console = console
+        # A regressor learns standardised targets; its MAE is shown in the target's units.
+        self.mae_scale = mae_scale
         self.live = console.is_terminal
         self.progress = None
         if self.live:
@@ -77,7 +80,7 @@ class TrainingProgress(Callback):
             self.progress.update(self.task, val=" ".join(parts))
         else:
             line = f"epoch {epoch}/{self.epochs}  loss {record['loss']:.4g}"
-            scores = _scores(record)
+            scores = _scores(record, self.mae_scale)
             self._line(line + (f"  {scores}" if scores else "") + f"  {record.get('seconds', 0.0):.1f} s elapsed")
 
     def _line(self, text: str) -> None:

@@ -341,7 +341,9 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
 
     optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else None
     show = not (args.quiet or args.json) and rank0
-    progress = TrainingProgress(stderr) if show else None
+    scaling = model.target_scaling
+    mae_scale = float(scaling["scale"][0]) if scaling is not None and len(scaling["scale"]) == 1 else 1.0
+    progress = TrainingProgress(stderr, mae_scale=mae_scale) if show else None
     # Each process trains on its shard (views, not copies); the scaler above has seen the
     # whole training set, as one process's would.
     X, y, validation_data = train.X, train.y, None if validation is None else (validation.X, validation.y)
@@ -419,7 +421,8 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     elif not args.quiet:
         _summary(model, history, final, seconds, data_name, train, validation, written, stop)
     if stop["warning"] and not args.quiet and rank0:
-        stderr.print(f"backprop train: warning: {stop['warning']}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(f"backprop train: warning: {stop['warning']}", markup=False, highlight=False,
+                     soft_wrap=True)
     return 0
 
 
