@@ -28,6 +28,7 @@ text to this reader, although Python's ``float`` accepts some of them.
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import hashlib
@@ -38,6 +39,7 @@ import re
 import sys
 import zipfile
 import zlib
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,23 +145,25 @@ def read_table(source, *, delimiter: str | None = None, header: bool = True, ski
     digest = hashlib.sha256(raw).hexdigest()
     compression, data = _decompress(name, raw, limit)
     del raw
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ValueError(f"{name} is not UTF-8 text: line {line} holds the byte "
-                         f"0x{data[exc.start]:02x}; save the file as UTF-8") from None
-    del data
-    lines = _skip(text, skip_rows, name)
-    sep = DELIMITERS[delimiter] if delimiter is not None else _detect(text, lines, name)
-    starts, n_columns = _check_rows(text, lines, sep, name, header)
-    frame = _parse(text, lines, sep, header, n_columns, name)
+    # The bytes are kept as they are and read through streams: a str copy of the whole text (or a
+    # StringIO, 4 bytes a character) would multiply the memory a table needs.
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    _check_utf8(data, name)
+    start = _skip(data, skip_rows, name)
+    sep = DELIMITERS[delimiter] if delimiter is not None else _detect(data, start, name)
+    starts, names = _check_rows(data, start, sep, name, header)
+    frame = _parse(data, start, sep, header, len(names), name)
+    if frame.shape[1] != len(names):
+        raise ValueError(f"{name}: the columns could not be read consistently ({frame.shape[1]} parsed, "
+                         f"{len(names)} counted); check its quoting")
+    frame.columns = names  # the names as checked above (pandas would strip a second BOM, rename twins)
     if len(frame) != len(starts):  # the two readers should agree; if not, say so rather than guess
         raise ValueError(f"{name}: the rows could not be read consistently ({len(frame)} parsed, "
                          f"{len(starts)} counted); check its quoting")
     options = {"delimiter": _delimiter_name(sep), "header": bool(header), "skip_rows": int(skip_rows),
                "compression": compression}
-    return Table(frame=frame, lines=np.asarray(starts, dtype=np.int64), source=name, sha256=digest,
+    return Table(frame=frame, lines=np.frombuffer(starts, dtype=np.int64), source=name, sha256=digest,
                  options=options)
 
 
@@ -218,11 +222,27 @@ def _decompress(name: str, raw: bytes, limit: int) -> tuple[str | None, bytes]:
     return kind, data
 
 
-def _skip(text: str, skip_rows: int, name: str) -> int:
-    """The offset in ``text`` after ``skip_rows`` lines."""
+def _check_utf8(data: bytes, name: str, chunk: int = 1 << 20) -> None:
+    """Refuse bytes that are not UTF-8, naming the line; decoded a chunk at a time, and thrown away."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for offset in range(0, len(data), chunk):
+        try:
+            decoder.decode(data[offset:offset + chunk], final=offset + chunk >= len(data))
+        except UnicodeDecodeError as exc:
+            at = offset + exc.start - len(decoder.getstate()[0]) if exc.start >= 0 else offset
+            at = max(0, min(at, len(data) - 1))
+            while at > 0 and data[at] < 0x80:  # the first byte that is not ASCII, where the error is
+                at += 1
+            line = data.count(b"\n", 0, at) + 1
+            raise ValueError(f"{name} is not UTF-8 text: line {line} holds the byte 0x{data[at]:02x}; "
+                             "save the file as UTF-8") from None
+
+
+def _skip(data: bytes, skip_rows: int, name: str) -> int:
+    """The offset in ``data`` after ``skip_rows`` lines."""
     offset = 0
     for _ in range(skip_rows):
-        end = text.find("\n", offset)
+        end = data.find(b"\n", offset)
         if end < 0:
             raise ValueError(f"{name} has fewer than {skip_rows + 1} lines; nothing is left after "
                              f"skipping {skip_rows}")
@@ -230,9 +250,16 @@ def _skip(text: str, skip_rows: int, name: str) -> int:
     return offset
 
 
-def _sample(text: str, start: int) -> list[str]:
+def _text(data: bytes, start: int) -> io.TextIOWrapper:
+    """The text from byte ``start`` on, decoded as it is read."""
+    buffer = io.BytesIO(data)
+    buffer.seek(start)
+    return io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+
+
+def _sample(data: bytes, start: int) -> list[str]:
     lines = []
-    for line in io.StringIO(text[start:start + 256 * 1024]):
+    for line in io.StringIO(data[start:start + 256 * 1024].decode("utf-8", "ignore"), newline=""):
         if line.strip():
             lines.append(line.rstrip("\r\n"))
         if len(lines) >= _SAMPLE_LINES:
@@ -240,13 +267,13 @@ def _sample(text: str, start: int) -> list[str]:
     return lines
 
 
-def _detect(text: str, start: int, name: str) -> str | None:
+def _detect(data: bytes, start: int, name: str) -> str | None:
     """The delimiter that splits the first lines into the same number (> 1) of fields, most fields first."""
-    lines = _sample(text, start)
+    lines = _sample(data, start)
     if not lines:
         raise ValueError(f"{name} is empty; expected a header row naming the columns, then data rows")
-    if len(lines) > 1 and not text[start:start + 256 * 1024].endswith("\n"):
-        lines = lines[:-1] if len(text) - start > 256 * 1024 else lines  # a line cut by the sample
+    if len(lines) > 1 and len(data) - start > 256 * 1024:
+        lines = lines[:-1]  # the last may be a line cut by the sample
     best, best_count = ",", 1
     for sep in _CANDIDATES:
         try:
@@ -267,10 +294,10 @@ def _delimiter_name(sep: str | None) -> str:
     return {"\t": "tab", None: "whitespace"}.get(sep, sep)
 
 
-def _rows(text: str, start: int, sep: str | None):
+def _rows(data: bytes, start: int, sep: str | None):
     """``(line, fields)`` for each non-blank row, as the csv module (or a whitespace split) reads it."""
-    handle = io.StringIO(text[start:] if start else text)
-    offset = text.count("\n", 0, start)
+    handle = _text(data, start)
+    offset = data.count(b"\n", 0, start)
     if sep is None:
         for number, line in enumerate(handle, start=offset + 1):
             fields = line.split()
@@ -285,9 +312,9 @@ def _rows(text: str, start: int, sep: str | None):
         line = offset + reader.line_num + 1
 
 
-def _check_rows(text: str, start: int, sep: str | None, name: str, header: bool) -> tuple[list[int], int]:
-    """Each data row's line, and the number of columns; every row must have that many fields."""
-    rows = _rows(text, start, sep)
+def _check_rows(data: bytes, start: int, sep: str | None, name: str, header: bool) -> tuple[array, list[str]]:
+    """Each data row's line (int64), and the column names; every row must have as many fields."""
+    rows = _rows(data, start, sep)
     try:
         first = next(rows, None)
         if first is None:
@@ -308,9 +335,10 @@ def _check_rows(text: str, start: int, sep: str | None, name: str, header: bool)
             if twice:
                 raise ValueError(f"{name}: the header names column(s) {', '.join(map(repr, twice))} "
                                  "more than once")
-            starts = []
+            starts = array("q")
         else:
-            starts = [line]
+            names = [str(i) for i in range(n)]
+            starts = array("q", [line])
         for line, fields in rows:
             if len(fields) != n:
                 what = "the header has" if header else "the first row has"
@@ -322,19 +350,19 @@ def _check_rows(text: str, start: int, sep: str | None, name: str, header: bool)
         raise ValueError(f"{name} is not a readable CSV file: {exc}") from None
     if not starts:
         raise ValueError(f"{name} has a header row but no data rows")
-    return starts, n
+    return starts, names
 
 
-def _parse(text: str, start: int, sep: str | None, header: bool, n_columns: int, name: str):
+def _parse(data: bytes, start: int, sep: str | None, header: bool, n_columns: int, name: str):
     import pandas as pd
 
     kwargs = dict(sep=r"\s+") if sep is None else dict(sep=sep)
     try:
         frame = pd.read_csv(
-            io.StringIO(text[start:] if start else text), header=0 if header else None,
+            _bytes_from(data, start), header=0 if header else None,
             names=None if header else [str(i) for i in range(n_columns)], index_col=False,
             na_values=list(MISSING), keep_default_na=False, skipinitialspace=sep is not None,
-            skip_blank_lines=True, low_memory=False, **kwargs,
+            skip_blank_lines=True, encoding="utf-8", **kwargs,
         )
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"{name} is not a readable table: {str(exc).splitlines()[0]}") from None
@@ -344,12 +372,18 @@ def _parse(text: str, start: int, sep: str | None, header: bool, n_columns: int,
     overflow = [i for i, c in enumerate(frame.columns)
                 if frame[c].dtype.kind == "f" and np.isinf(frame[c].to_numpy()).any()]
     if overflow:
-        again = pd.read_csv(io.StringIO(text[start:] if start else text), header=0 if header else None,
+        again = pd.read_csv(_bytes_from(data, start), header=0 if header else None, encoding="utf-8",
                             usecols=overflow, dtype=str, index_col=False, na_values=list(MISSING),
                             keep_default_na=False, skip_blank_lines=True, **kwargs)
         for i in overflow:
             frame[frame.columns[i]] = again.iloc[:, overflow.index(i)].to_numpy(dtype=object)
     return frame
+
+
+def _bytes_from(data: bytes, start: int) -> io.BytesIO:
+    buffer = io.BytesIO(data)  # shares the bytes until written to
+    buffer.seek(start)
+    return buffer
 
 
 def strict_numbers(values) -> tuple[np.ndarray, int | None]:
