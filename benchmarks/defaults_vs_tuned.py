@@ -1,6 +1,7 @@
 """Do the defaults fit? Each built-in data set: ``backprop train --dataset NAME`` against tuned runs.
 
-The "before" column is the old default, a fixed 30 epochs. The default run names only the data (early stopping within an epoch budget set
+The "before" column is the old default, a fixed 30 epochs. The default run
+names only the data (early stopping within an epoch budget set
 by the data size, see ``backprop.cli.defaults``). The tuned runs train a fixed,
 generous number of epochs without early stopping; the best of them is listed.
 Scores are on the validation split (20%, seed 0), as ``train --json`` reports

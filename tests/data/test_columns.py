@@ -39,7 +39,8 @@ def test_an_unseen_category_is_all_zeros_and_reported():
     X = cp.transform(new, on_unseen=lambda column, values, count: heard.append((column, values, count)))
     np.testing.assert_array_equal(X, [[2, 0, 0], [2, 0, 1]])
     assert heard == [("color", ["green"], 1)]
-    with pytest.warns(UserWarning, match=r"column 'color': 1 row\(s\) hold categories not seen in training \('green'\)"):
+    seen = r"column 'color': 1 row\(s\) hold categories not seen in training \('green'\)"
+    with pytest.warns(UserWarning, match=seen):
         cp.transform(new)
 
 

@@ -82,8 +82,7 @@ def _table_data(args, model, path, data: dict | None, split) -> Dataset:
                            "not that file (or it has changed since); drop --split to score every row of it")
         rows = _rows_of_split(len(table.frame), split, data, str(path))
     frame = table.frame.iloc[rows]
-    sub = type(table)(frame=frame.drop(columns=[target]), lines=table.lines[rows], source=table.source, sha256=table.sha256,
-                      options=table.options)
+    sub = table.rows(rows, drop=[target])
     X = model_inputs(model, sub, "evaluate")
     from ..data.columns import numbers_of
 

@@ -237,8 +237,7 @@ def _table_samples(args, model, notes: list) -> tuple[np.ndarray, np.ndarray, li
     target = model.metadata["columns"].get("target")
     if target not in table.columns:
         raise CLIError(f"{args.csv} has no target column {target!r}; explain needs the true values")
-    sub = type(table)(frame=table.frame.iloc[rows], lines=table.lines[rows], source=table.source,
-                      sha256=table.sha256, options=table.options)
+    sub = table.rows(rows)
     X = model_inputs(model, sub, "explain")
     y = sub.frame[target].to_numpy()
     if model.task == "classification":

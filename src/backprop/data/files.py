@@ -187,8 +187,8 @@ def load_features_csv(path, n_features: int | None = None, *,
     for name in columns:
         cells, bad = strict_numbers(table.frame[name].to_numpy(dtype=object))
         if bad is not None:
-            raise ValueError(f"{path}, line {table.line(bad)}, column {name!r}: {_show(str(table.frame[name].iloc[bad]))} "
-                             f"is not a number{hint}")
+            cell = _show(str(table.frame[name].iloc[bad]))
+            raise ValueError(f"{path}, line {table.line(bad)}, column {name!r}: {cell} is not a number{hint}")
         column = numbers_of(table.frame[name], name, table.source, table.lines, strict=True)
         if np.isnan(column).any():
             row = int(np.argmax(np.isnan(column)))

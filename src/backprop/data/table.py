@@ -89,6 +89,14 @@ class Table:
     def columns(self) -> list[str]:
         return [str(c) for c in self.frame.columns]
 
+    def rows(self, indices, drop=()) -> "Table":
+        """The rows ``indices`` (and the columns not in ``drop``) as a table of their own."""
+        frame = self.frame.iloc[indices]
+        if drop:
+            frame = frame.drop(columns=list(drop))
+        return Table(frame=frame, lines=self.lines[indices], source=self.source, sha256=self.sha256,
+                     options=self.options)
+
     def line(self, row: int) -> int:
         """The line of the text on which data row ``row`` (from 0) starts."""
         return int(self.lines[row])
