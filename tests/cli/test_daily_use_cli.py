@@ -118,3 +118,21 @@ def test_progress_lines_show_the_mae_in_the_targets_units(capsys, tmp_path):
     assert code == 0, err
     maes = [float(line.split("val_mae ")[1].split()[0]) for line in err.splitlines() if line.startswith("epoch ")]
     assert len(maes) == 2 and all(m > 20 for m in maes)  # hundreds of units, not a standardised 1.x
+
+
+def test_the_progress_bar_keeps_its_eta_at_80_columns():
+    import io
+
+    from rich.console import Console
+
+    from backprop.cli.progress import TrainingProgress
+
+    out = io.StringIO()
+    bar = TrainingProgress(Console(file=out, width=80, force_terminal=True, color_system=None))
+    bar.on_train_begin({"n_batches": 10, "epochs": 1000})
+    for batch in range(1, 11):
+        bar.on_batch_end(158, batch, 0.0426)
+    bar.on_epoch_end(158, {"loss": 0.04, "val_loss": 0.2723, "val_accuracy": 0.925})
+    bar.on_train_end(None)
+    last = [line for line in out.getvalue().splitlines() if "loss" in line][-1]
+    assert "eta" in last and "…" not in last and "val 0.272 acc 0.925" in last

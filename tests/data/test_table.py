@@ -183,3 +183,12 @@ def test_the_sha256_is_of_the_bytes_on_disk(tmp_path):
     path = tmp_path / "t.csv.gz"
     path.write_bytes(gzip.compress(text_with(",").encode()))
     assert read_table(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_names_are_the_checked_ones_even_where_pandas_would_merge_them(tmp_path):
+    # A second byte-order mark is part of the first name; pandas drops it and would see 't' twice.
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbft, t \n0,1\n")
+    t = read_table(path)
+    assert t.columns == ["\ufefft", "t"]
+    assert t.frame.iloc[0].tolist() == [0, 1] and t.frame["t"].tolist() == [1]

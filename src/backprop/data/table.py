@@ -374,17 +374,16 @@ def _parse(data: bytes, start: int, sep: str | None, header: bool, n_columns: in
         )
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"{name} is not a readable table: {str(exc).splitlines()[0]}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
     # A number beyond float64 (1e400) was read as infinity: read those columns again as text, so
-    # that a message can quote the cell as it is written.
-    overflow = [i for i, c in enumerate(frame.columns)
-                if frame[c].dtype.kind == "f" and np.isinf(frame[c].to_numpy()).any()]
+    # that a message can quote the cell as it is written. (By position: names are set by the caller.)
+    overflow = [i for i in range(frame.shape[1])
+                if frame.iloc[:, i].dtype.kind == "f" and np.isinf(frame.iloc[:, i].to_numpy()).any()]
     if overflow:
         again = pd.read_csv(_bytes_from(data, start), header=0 if header else None, encoding="utf-8",
                             usecols=overflow, dtype=str, index_col=False, na_values=list(MISSING),
                             keep_default_na=False, skip_blank_lines=True, **kwargs)
         for i in overflow:
-            frame[frame.columns[i]] = again.iloc[:, overflow.index(i)].to_numpy(dtype=object)
+            frame.isetitem(i, again.iloc[:, overflow.index(i)].to_numpy(dtype=object))
     return frame
 
 
