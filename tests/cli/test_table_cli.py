@@ -230,3 +230,11 @@ def test_info_on_a_table_says_it_is_not_a_model_file(capsys, tmp_path):
     assert code == 2
     line = one_error_line(err)
     assert "is not a model file" in line and "claims" not in line
+
+
+def test_a_wrong_delimiter_is_named_as_the_likely_cause(capsys, tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text("x1;x2;animal\n1;2;cat\n3;4;dog\n")
+    code, _, err = run(capsys, "train", "--csv", path, "--target", "animal", "--delimiter", ",")
+    assert code == 2
+    assert "a name holds ';': is the delimiter right? --delimiter chooses it" in one_error_line(err)

@@ -54,7 +54,11 @@ def resolve_column(columns: list[str], target, source: str, header: bool = True)
     if isinstance(target, str):
         text = target.strip()
         if not text.lstrip("-").isdigit():
-            raise ValueError(f"{source}: no column named {target!r}; the columns are {', '.join(columns)}")
+            split = next((sep for sep in (";", "\t", ",", "|") if any(sep in c for c in columns)), None)
+            hint = (f" (a name holds {split!r}: is the delimiter right? --delimiter chooses it)"
+                    if split else "")
+            raise ValueError(f"{source}: no column named {target!r}; the columns are "
+                             f"{', '.join(columns)}{hint}")
         position = int(text)
     if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
         raise TypeError(f"target must be a column name or index; got {type(target).__name__}")
