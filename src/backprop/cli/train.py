@@ -125,11 +125,13 @@ def add_parser(sub) -> None:
 def resolve_options(args) -> dict:
     """Built-in defaults, then the recipe, then the flags given on the command line."""
     options = dict(DEFAULTS)
+    recipe = {}
     if getattr(args, "recipe", None):
         from ..recipes import load_recipe
 
-        options.update(load_recipe(args.recipe))
-    recipe_epochs = "epochs" in options and options["epochs"] != DEFAULTS["epochs"]
+        recipe = load_recipe(args.recipe)
+        options.update(recipe)
+    recipe_epochs = "epochs" in recipe or "early_stopping" in recipe
     for key in DEFAULTS:
         value = getattr(args, key, None)
         if value is not None:
