@@ -16,8 +16,8 @@ import numpy as np
 from .core import Network
 from .core.metrics import confusion_matrix, precision_recall, predicted_classes
 from .core.training import TASKS, History, evaluate, split_validation
-from .core.validation import check_sample_weight
-from .core.validation import check_matrix, check_rng
+from .core.validation import check_matrix, check_rng, check_sample_weight
+from .data.columns import table_inputs
 from .data.preprocessing import get_preprocessor
 
 __all__ = ["Model"]
@@ -141,7 +141,7 @@ class Model:
         the network's dtype, so a value too large for float32 is named as
         such instead of turning into infinity.
         """
-        X = self._check_features(X)
+        X = self._check_features(table_inputs(X, self.metadata))
         if self.preprocessor is not None:
             X = self.preprocessor.transform(X)
         scaled = self.preprocessor is not None and self.preprocessor.kind != "none"
@@ -204,6 +204,7 @@ class Model:
             validation_data = (self.transform(X_val), self.encode(y_val), *w_val)
         history = self.network.fit(self.transform(X), Y, validation_data=validation_data, seed=rng,
                                    task=self.task, sample_weight=weights, **options)
+        _mae_in_target_units(history, self.target_scaling)
         return history
 
     def _needs_preprocessing(self) -> bool:
@@ -289,6 +290,17 @@ class Model:
     def __repr__(self) -> str:
         what = f"classes={self.classes}" if self.task == "classification" else "regression"
         return f"Model({self.network!r}, {what})"
+
+
+def _mae_in_target_units(history: History, target_scaling: dict | None) -> None:
+    """The network learns standardised targets; its MAE is reported in the target's own units."""
+    if target_scaling is None or len(target_scaling["scale"]) != 1:
+        return
+    scale = float(target_scaling["scale"][0])
+    for record in history.epochs:
+        for key in ("mae", "val_mae"):
+            if record.get(key) is not None:
+                record[key] = record[key] * scale
 
 
 def _plain(value):

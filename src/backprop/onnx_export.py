@@ -154,11 +154,12 @@ def _plan(obj) -> _Plan:
         obj = Model(obj, task="regression")
     if isinstance(obj, Model):
         plan = _Plan(obj.network, {"task": obj.task})
+        plan.before = _column_steps(obj.metadata.get("columns"))
         pre = obj.preprocessor
         if pre is not None and pre.kind != "none":
             if pre.shift_ is None:
                 raise ValueError(f"the model's {pre.kind} preprocessing is not fitted; fit the model first")
-            plan.before = [("Sub", pre.shift_), ("Div", pre.scale_)]
+            plan.before += [("Sub", pre.shift_), ("Div", pre.scale_)]
         if obj.task == "classification":
             plan.metadata["classes"] = list(obj.classes)
         elif obj.target_scaling is not None:
@@ -183,6 +184,21 @@ def _plan(obj) -> _Plan:
         return plan
     raise TypeError(f"ONNX export takes a backprop Model, Network, MLPClassifier or MLPRegressor, or a "
                     f"Pipeline ending in one; got {type(obj).__name__}")
+
+
+def _column_steps(record) -> list:
+    """A table-trained model's column record: missing numbers filled in the graph; text columns refused."""
+    if record is None:
+        return []
+    from .data.columns import ColumnPreprocessing
+
+    columns = ColumnPreprocessing.from_dict(record)
+    text = [spec["name"] for spec in columns.inputs if spec["kind"] == "category"]
+    if text:
+        raise ValueError(f"ONNX export takes numeric inputs only, and this model one-hot encodes the text "
+                         f"column(s) {', '.join(map(repr, text))}; predict with backprop (which applies the "
+                         f"encoding), or train without them (--ignore {','.join(text)}) to export")
+    return [("FillNaN", [spec["fill"] for spec in columns.inputs])]
 
 
 def _scaler_steps(name: str, scaler) -> list:
@@ -246,6 +262,10 @@ def _elementwise(g: _GraphBuilder, x: str, steps: list, stem: str) -> str:
         return x
     x = g.widen(x)
     for op_type, constant in steps:
+        if op_type == "FillNaN":  # a missing input (NaN) becomes its column's training median
+            fill = g.const(constant, "fill", np.float64)
+            x = g.op("Where", g.op("IsNaN", x, stem="missing"), fill, x, stem="filled")
+            continue
         x = g.op(op_type, x, g.const(constant, op_type.lower(), np.float64), stem=stem)
     return g.narrow(x)
 

@@ -521,7 +521,8 @@ def _class_colours(n: int) -> np.ndarray:
     return np.array([to_rgb(cmap(i)) for i in range(n)])
 
 
-def plot_decision_boundary(predict_proba: Callable, X, y, path, classes=None, resolution: int = 200) -> Path:
+def plot_decision_boundary(predict_proba: Callable, X, y, path, classes=None, resolution: int = 200,
+                           feature_names=None) -> Path:
     """Draw a classifier's regions over a 2-D input plane, with the data on top.
 
     Each point of a ``resolution x resolution`` grid over the data (padded by
@@ -623,13 +624,13 @@ def plot_decision_boundary(predict_proba: Callable, X, y, path, classes=None, re
         ax.legend(title="true label", loc="best", fontsize=8, title_fontsize=8)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
-    ax.set_xlabel("x₁")
-    ax.set_ylabel("x₂")
+    ax.set_xlabel(feature_names[0] if feature_names else "x₁")  # the columns' names when known
+    ax.set_ylabel(feature_names[1] if feature_names else "x₂")
     ax.set_title("Decision boundary (shade: predicted class, paler = less confident)", fontsize=10)
     return _save(fig, path)
 
 
-def plot_regression_fit(predict: Callable, X, y, path) -> Path:
+def plot_regression_fit(predict: Callable, X, y, path, feature_names=None) -> Path:
     """Draw a 1-D regression: the data points and the network's fitted curve.
 
     Parameters
@@ -671,7 +672,7 @@ def plot_regression_fit(predict: Callable, X, y, path) -> Path:
     fig, ax = _new_figure()
     ax.scatter(X[:, 0], y[:, 0], s=12, color="C0", alpha=0.7, label="data")
     ax.plot(line[:, 0], fitted.reshape(-1), color="C3", linewidth=2, label="network")
-    ax.set_xlabel("x")
+    ax.set_xlabel(feature_names[0] if feature_names else "x")
     ax.set_ylabel("y")
     ax.set_title("Regression fit")
     ax.grid(True, alpha=0.3)
@@ -684,7 +685,7 @@ def plot_regression_fit(predict: Callable, X, y, path) -> Path:
 # ---------------------------------------------------------------------------
 
 def write_plots(history: dict, out_dir, *, predict_proba: Callable | None = None, X=None, y=None,
-                classes=None, predict: Callable | None = None) -> list[Path]:
+                classes=None, predict: Callable | None = None, feature_names=None) -> list[Path]:
     """Write every plot a training run supports into ``out_dir``.
 
     Always the history curves (:func:`plot_history`); ``confusion_matrix.png``
@@ -706,6 +707,8 @@ def write_plots(history: dict, out_dir, *, predict_proba: Callable | None = None
         Class names in the order of the model's outputs.
     predict : callable, optional
         A regressor's predictions, for :func:`plot_regression_fit`.
+    feature_names : sequence of str, optional
+        The input columns' names, for the axes of those two plots.
 
     Returns
     -------
@@ -732,7 +735,8 @@ def write_plots(history: dict, out_dir, *, predict_proba: Callable | None = None
         n_features = 1 if np.ndim(X) == 1 else np.shape(X)[1] if np.ndim(X) == 2 else None
     if predict_proba is not None and n_features == 2:
         written.append(plot_decision_boundary(predict_proba, X, y, out_dir / "decision_boundary.png",
-                                              classes=classes))
+                                              classes=classes, feature_names=feature_names))
     if predict is not None and n_features == 1 and y is not None:
-        written.append(plot_regression_fit(predict, X, y, out_dir / "regression_fit.png"))
+        written.append(plot_regression_fit(predict, X, y, out_dir / "regression_fit.png",
+                                           feature_names=feature_names))
     return written

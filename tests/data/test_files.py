@@ -90,20 +90,20 @@ def test_regression_with_word_targets_names_the_line(tmp_path):
     ("\n\n", "y", ValueError, "is empty"),
     ("x,y\n", "y", ValueError, "header row but no data rows"),
     ("x,y\n1,a\n2,b,3\n", "y", ValueError, "line 3: 3 fields, but the header has 2 columns"),
-    ("x,y\n1,a\n2\n", "y", ValueError, "line 3: 1 fields"),
+    ("x,y\n1,a\n2\n", "y", ValueError, "line 3: 1 field, but the header has 2 columns"),
     ("x,y\n1,a\n2,b\n", "label", ValueError, "no column named 'label'; the columns are x, y"),
     ("x,y\n1,a\n2,b\n", 5, ValueError, "index 5 is out of range"),
     ("x,z,y\n1,2,a\n2,oops,b\n", "y", ValueError, "line 3, column 'z': 'oops' is not a number"),
-    ("x,y\n1,a\n,b\n", "y", ValueError, "line 3, column 'x': empty value"),
-    ("x,y\n1,a\nnan,b\n", "y", ValueError, "line 3, column 'x': non-finite value 'nan'"),
+    ("x,y\n1,a\n,b\n", "y", ValueError, "line 3, column 'x': missing value"),
+    ("x,y\n1,a\nnan,b\n", "y", ValueError, "line 3, column 'x': missing value"),  # NaN spells a gap
     ("x,y\n1,a\n-inf,b\n", "y", ValueError, "non-finite value '-inf'"),
     ("x,y\n1,2\n2,inf\n", "y", ValueError, "line 3, column 'y': non-finite target 'inf'"),
-    ("x,y\n1,a\n2,\n", "y", ValueError, "line 3, column 'y': empty target value"),
+    ("x,y\n1,a\n2,\n", "y", ValueError, "line 3, column 'y': the target is missing"),
     ("x,y\n1,a\n2,a\n", "y", ValueError, r"only one class \('a'\)"),
     ("x,y\n1,3\n2,3\n", "y", ValueError, "only one class"),
     ("y\n1\n2\n", "y", ValueError, "expected feature columns"),
     ("x,x,y\n1,2,a\n", "y", ValueError, "'x' more than once"),
-    ("x,,y\n1,2,a\n", "y", ValueError, "column 2 of the header row has no name"),
+    ("x,,y\n1,2,a\n", "y", ValueError, r"column 2 of the header row \(line 1\) has no name"),
 ])
 def test_csv_errors_say_what_is_wrong(tmp_path, text, target, error, pattern):
     path = _write(tmp_path / "bad.csv", text)

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="backprop",
         description="Train, inspect and explain feed-forward networks trained by backpropagation.",
     )
-    parser.add_argument("--version", action="version", version=f"backprop {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"backprop {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # a command not built yet
             raise
         module.add_parser(sub)
+    # Global flags work after the command too: each subcommand takes them, and leaves the value
+    # given before the command in place when they are not repeated (SUPPRESS sets nothing).
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show a full traceback on errors")
     return parser
 
 
@@ -46,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # exits with code 2 on bad usage
     try:
         return int(args.run(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (`backprop predict ... | head`): not an error of ours, and nothing to say.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CLIError, ValueError, TypeError, OSError) as exc:
         if args.debug:
             raise

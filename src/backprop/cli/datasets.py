@@ -28,14 +28,19 @@ def run(args) -> int:
         print_json({"datasets": sets, "mnist_search_paths": paths,
                     "mnist_files": {k: (None if v is None else str(v)) for k, v in found.items()}})
         return 0
+    # Short columns never wrap; only the description does, at word boundaries, so nothing breaks
+    # mid-word at 80 columns. The source column shows when there is room for it.
+    wide = stdout.width >= 120
     table = Table(title="built-in data sets", title_justify="left")
-    for column in ("name", "task", "source", "samples", "features", "classes", "description"):
-        table.add_column(column, overflow="fold")
+    for column in ("name", "task", "size", "classes") + (("source",) if wide else ()):
+        table.add_column(column, no_wrap=True, justify="right" if column == "size" else "left")
+    table.add_column("description", ratio=1, min_width=16)
     for s in sets:
-        table.add_row(s["name"], s["task"], s["source"], f"{s['samples']:,}", str(s["features"]),
-                      "-" if s["classes"] is None else str(s["classes"]), s["description"])
+        table.add_row(s["name"], s["task"], f"{s['samples']:,} x {s['features']}",
+                      "-" if s["classes"] is None else str(s["classes"]), *((s["source"],) if wide else ()),
+                      s["description"])
     stdout.print(table)
-    stdout.print("MNIST is looked for in (first match wins): " + ", ".join(paths))
+    stdout.print("MNIST is looked for in (first match wins): " + ", ".join(paths), markup=False)
     for name, path in found.items():
         stdout.print(f"  {name}: {path if path else '[yellow]not found[/]'}")
     return 0

@@ -4,58 +4,163 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from rich.table import Table
 
-from ..data import DATASETS, SPLITS, load_csv, load_dataset, load_npz
-from ..modelfile import load
+from ..data import DATASETS, SPLITS, Dataset, load_dataset, load_npz
+from ..data.dataset import _validation_indices
+from ..data.table import read_table
+from ..data.tabular import resolve_column
 from . import CLIError
-from .common import print_json, stdout
+from .common import add_table_options, load_model, print_json, stdout, table_read_options
+from .tables import model_inputs
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "evaluate", help="score a saved model on labelled data",
-        description="Score a saved model: loss and accuracy (classifiers) or R^2 and MAE (regressors), "
-                    "per-class precision and recall, and the confusion matrix. With no data option, the "
-                    "model is scored on the validation split of the data it was trained on.",
+        description="Score a saved model: loss and accuracy (classifiers) or R^2 and MAE in the target's "
+                    "units (regressors), per-class precision and recall, and the confusion matrix. With no "
+                    "data option, the model is scored on exactly the validation rows held out from the data "
+                    "it was trained on (the model file remembers the file, its SHA-256, the seed and the "
+                    "split, and refuses a file that has changed since).",
     )
     p.add_argument("model", type=Path, metavar="MODEL", help="a model file from backprop train")
     p.add_argument("--dataset", choices=sorted(DATASETS), help="a built-in data set")
-    p.add_argument("--split", choices=[s for s in SPLITS], default="validation",
-                   help="which part of the data set (default validation; test exists for MNIST only)")
+    p.add_argument("--split", choices=list(SPLITS), default=None,
+                   help="which rows: the validation split held out in training (the default with no data "
+                        "option or --dataset), train, or all (the default for --csv and --npz); "
+                        "test exists for MNIST only")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="where MNIST files are")
-    p.add_argument("--csv", type=Path, metavar="FILE", help="a CSV file with a header row")
+    p.add_argument("--csv", metavar="FILE", help="a table with the target column ('-': standard input)")
     p.add_argument("--npz", type=Path, metavar="FILE", help="an NPZ file with arrays X and y")
-    p.add_argument("--target", metavar="COLUMN", help="the CSV column with the true labels or values")
+    p.add_argument("--target", metavar="COLUMN",
+                   help="the table's column with the true labels or values (default: the training target)")
+    add_table_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
 
+def _rows_of_split(n: int, split: str, data: dict, what: str) -> np.ndarray:
+    """The rows of the training file that formed ``split``, drawn again from the recorded seed and fraction."""
+    if split in (None, "all"):
+        return np.arange(n)
+    if split == "test":
+        raise CLIError(f"{what} has no test split; choose --split validation, train or all")
+    fraction = data.get("validation_split") or 0
+    if not fraction:
+        raise CLIError(f"the model was trained on every row of {what} (no validation split); "
+                       "choose --split train or all")
+    if n != data.get("rows"):
+        raise CLIError(f"{what} has {n} rows but the model was trained on {data.get('rows')}")
+    train, validation = _validation_indices(n, fraction, data.get("seed", 0))
+    return validation if split == "validation" else np.sort(train)
+
+
+def _same_file(path, data: dict | None) -> bool:
+    from .train import file_sha256
+
+    return bool(data) and str(path) != "-" and data.get("sha256") == file_sha256(path)
+
+
+def _table_data(args, model, path, data: dict | None, split) -> Dataset:
+    """Rows of a table, encoded as the model was trained; ``split`` rows only for the training file."""
+    record = model.metadata.get("columns") or {}
+    given = args.target if args.target is not None else record.get("target")
+    if given is None:
+        raise CLIError("--csv needs --target COLUMN, the column with the true labels or values")
+    if data and _same_file(path, data) and not (args.delimiter or args.no_header or args.skip_rows):
+        read = data.get("read") or {}
+    else:
+        read = table_read_options(args)
+    table = read_table(path, **read)
+    target = resolve_column(table.columns, given, table.source)
+    rows = np.arange(len(table.frame))
+    if split not in (None, "all"):
+        if not _same_file(path, data):
+            raise CLIError(f"--split {split} means rows of the file the model was trained on, and {path} is "
+                           "not that file (or it has changed since); drop --split to score every row of it")
+        rows = _rows_of_split(len(table.frame), split, data, str(path))
+    frame = table.frame.iloc[rows]
+    sub = table.rows(rows, drop=[target])
+    X = model_inputs(model, sub, "evaluate")
+    from ..data.columns import numbers_of
+
+    if frame[target].isna().any():
+        row = int(np.argmax(frame[target].isna().to_numpy()))
+        raise CLIError(f"{table.source}, line {sub.line(row)}, column {target!r}: the target is missing")
+    if model.task == "regression":
+        y = numbers_of(frame[target], target, table.source, sub.lines, strict=True)
+    else:
+        values = frame[target].to_numpy(dtype=object)
+        y = np.array([_label(v, model.classes) for v in values], dtype=object)
+    return Dataset(X=X, y=y if model.task == "regression" else y.astype(object), task=model.task,
+                   name=table.source, classes=None if model.task == "regression" else np.asarray(model.classes,
+                                                                                                  dtype=object))
+
+
+def _label(value, classes):
+    """A table cell as the model's class label: numbers read as text match whole-number labels."""
+    text = str(value).strip()
+    for c in classes:
+        if str(c) == text:
+            return c
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and int(number) in classes else text
+
+
 def load_evaluation_data(args, model):
-    """The data named on the command line, or the split of the data the model was trained on."""
+    """The data named on the command line, or the recorded split of the data the model was trained on."""
     training = model.metadata.get("training", {})
+    data = model.metadata.get("data")
     if args.csv is not None:
-        if args.target is None:
-            raise CLIError("--csv needs --target COLUMN, the column with the true labels or values")
-        target = int(args.target) if args.target.isdigit() else args.target
-        return load_csv(args.csv, target, task=model.task)
+        return _table_data(args, model, args.csv, data, args.split), args.csv
     if args.npz is not None:
-        return load_npz(args.npz, task=model.task)
+        whole = load_npz(args.npz, task=model.task)
+        if args.split in (None, "all"):
+            return whole, str(args.npz)
+        if not _same_file(args.npz, data):
+            raise CLIError(f"--split {args.split} means rows of the file the model was trained on, and {args.npz} "
+                           "is not that file (or it has changed since); drop --split to score every row of it")
+        return whole.subset(_rows_of_split(whole.n_samples, args.split, data, str(args.npz))), str(args.npz)
+    if args.dataset is None and data is not None:
+        split = args.split or "validation"
+        path = data["file"]
+        if path == "-":
+            raise CLIError("the model was trained on standard input, which cannot be read again; "
+                           "give the data with --csv FILE --target COLUMN")
+        from pathlib import Path as _Path
+
+        if not _Path(path).is_file():
+            raise CLIError(f"the model was trained on {path}, which is no longer there; give the data with "
+                           "--csv FILE --target COLUMN")
+        if not _same_file(path, data):
+            raise CLIError(f"{path} has changed since the model was trained (its SHA-256 differs), so its "
+                           f"{split} rows cannot be found again; score it as a whole with --csv {path}")
+        if data.get("kind") == "npz":
+            whole = load_npz(path, task=model.task)
+            return whole.subset(_rows_of_split(whole.n_samples, split, data, path)), f"{path} ({split})"
+        args.target = None
+        return _table_data(args, model, path, data, split), f"{path} ({split})"
     name = args.dataset or training.get("dataset")
     if name not in DATASETS:
-        raise CLIError("say which data to score: --dataset NAME, --csv FILE --target COLUMN or --npz FILE")
+        raise CLIError("say which data to score: --dataset NAME, --csv FILE --target COLUMN or --npz FILE "
+                       "(this model does not record the data it was trained on)")
+    split = args.split or "validation"
     fraction = training.get("validation_split", 0.2) if name == training.get("dataset") else 0.2
-    if args.split == "validation" and name != "mnist" and not fraction:
+    if split == "validation" and name != "mnist" and not fraction:
         raise CLIError(f"the model was trained on all of {name!r} (no validation split); "
                        "choose --split train or all")
-    return load_dataset(name, split=args.split, validation_fraction=fraction or 0.2,
-                        seed=training.get("seed", 0), data_dir=args.data_dir)
+    return load_dataset(name, split=split, validation_fraction=fraction or 0.2,
+                        seed=training.get("seed", 0), data_dir=args.data_dir), f"{name} ({split})"
 
 
 def run(args) -> int:
-    model = load(args.model)
-    data = load_evaluation_data(args, model)
-    source = args.csv or args.npz or data.name
+    model = load_model(args.model)
+    data, source = load_evaluation_data(args, model)
     n_in = model.network.sizes[0]
     if data.n_features != n_in:
         raise CLIError(f"{source} has {data.n_features} feature columns but the model takes {n_in}")
@@ -66,7 +171,7 @@ def run(args) -> int:
             raise CLIError(f"{source}: label(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} "
                            f"are not among the model's classes ({', '.join(map(str, model.classes))})")
     scores = model.evaluate(data.X, data.y)
-    scores["data"] = data.name + ("" if args.csv or args.npz else f" ({args.split})")
+    scores["data"] = str(source)
     if args.json:
         print_json(scores)
         return 0

@@ -67,8 +67,10 @@ def add_sample_arguments(p, *, random_option: str) -> None:
                    help="its targets, e.g. 1,0, paired with the --input in the same position; with a "
                         "classifier --model also a class label")
     g.add_argument("--dataset", metavar="NAME", help="take samples from a built-in data set (see backprop datasets)")
+    g.add_argument("--csv", metavar="FILE", help="take samples from a table, encoded by the --model's column "
+                                                 "preprocessing (its target column gives the targets)")
     g.add_argument("--index", action="append", type=int, metavar="I",
-                   help="the row of --dataset to use, from 0; repeat for several samples")
+                   help="the row of --dataset or --csv to use, from 0; repeat for several samples")
     if random_option == "samples":
         g.add_argument("--samples", type=int, metavar="N", help="N random samples (default 1)")
     else:
@@ -83,11 +85,9 @@ def build_network(args):
                  for name in _NETWORK_OPTIONS if getattr(args, name) is not None]
         if given:
             raise CLIError(f"--model takes the network from the file; drop {', '.join(given)}")
-        try:
-            from ..modelfile import load
-        except ImportError:
-            raise CLIError("--model is not available yet in this version (backprop.modelfile is missing)") from None
-        model = load(args.model)
+        from .common import load_model
+
+        model = load_model(args.model)
         return model.network, model
     if args.sizes is None:
         raise CLIError("say which network: --sizes 3,3,2 [--activation ...] or --model FILE")
@@ -175,6 +175,8 @@ def samples_from_args(args, net: Network, model, n_random: int) -> tuple[np.ndar
             X = model.transform(X)
             notes.append("The --input values were preprocessed by the model's scaler before the network.")
         return X, Y, notes
+    if getattr(args, "csv", None) is not None:
+        return _table_samples(args, model, notes)
     if args.index and args.dataset is None:
         raise CLIError("--index picks rows of a data set; give --dataset NAME too")
     if args.dataset is not None:
@@ -217,6 +219,34 @@ def samples_from_args(args, net: Network, model, n_random: int) -> tuple[np.ndar
     return X, Y, notes
 
 
+def _table_samples(args, model, notes: list) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Rows of a table, through the model's column preprocessing and scaler, with their targets."""
+    from ..data.table import read_table
+    from .tables import model_inputs
+
+    if model is None or "columns" not in model.metadata:
+        raise CLIError("--csv takes rows of a table through a model's column preprocessing; give --model FILE "
+                       "of a model trained with backprop train --csv")
+    if args.dataset is not None:
+        raise CLIError("give samples from --dataset or from --csv, not both")
+    table = read_table(args.csv)
+    rows = list(args.index or [0])
+    for i in rows:
+        if not 0 <= i < len(table.frame):
+            raise CLIError(f"--index {i}: {args.csv} has rows 0 to {len(table.frame) - 1}")
+    target = model.metadata["columns"].get("target")
+    if target not in table.columns:
+        raise CLIError(f"{args.csv} has no target column {target!r}; explain needs the true values")
+    sub = table.rows(rows)
+    X = model_inputs(model, sub, "explain")
+    y = sub.frame[target].to_numpy()
+    if model.task == "classification":
+        y = np.array([next((c for c in model.classes if str(c) == str(v).strip()), str(v).strip()) for v in y],
+                     dtype=object)
+    notes.append(f"Rows {rows} of {args.csv}, encoded by the model's column preprocessing and scaler.")
+    return model.transform(X), model.encode(y), notes
+
+
 # -- the command ----------------------------------------------------------------------
 
 def add_parser(sub) -> None:
@@ -239,6 +269,7 @@ def add_parser(sub) -> None:
     g.add_argument("--lr", type=float, default=0.1, help="learning rate of the update shown (default 0.1)")
     g.add_argument("--eps", type=float, help="finite-difference step (default 1e-6)")
     g.add_argument("--format", choices=["terminal", "markdown", "latex", "json"], default="terminal")
+    g.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     g.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6; JSON has all)")
     p.set_defaults(run=run)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..modelfile import load
 from . import CLIError
-from .common import print_json, stdout
+from .common import load_model, print_json, stdout
 
 FORMATS = ("onnx",)
 
@@ -28,7 +27,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     if not (str(args.out.parent) == "" or args.out.parent.is_dir()):
         raise CLIError(f"cannot write {args.out}: folder {args.out.parent} does not exist")
-    model = load(args.model)
+    model = load_model(args.model)
     try:
         from ..onnx_export import export_onnx
         import onnx  # noqa: F401
@@ -39,6 +38,9 @@ def run(args) -> int:
     result = {"file": str(path), "format": args.format, "input": "X", "output": "Y",
               "dtype": net.dtype.name, "n_features": net.sizes[0],
               "n_outputs": net.sizes[-1], "bytes": path.stat().st_size}
+    record = model.metadata.get("columns")
+    if record is not None:  # the table columns X takes, in order (missing values may be NaN)
+        result["columns"] = [spec["name"] for spec in record["inputs"]]
     if args.json:
         print_json(result)
     else:

@@ -41,6 +41,7 @@ def add_parser(sub) -> None:
     g.add_argument("--eps", type=float, help="finite-difference step (default 1e-6)")
     g.add_argument("--tol", type=float, help="relative tolerance (default 1e-6 for float64, 1e-3 for float32)")
     g.add_argument("--format", choices=["terminal", "json"], default="terminal")
+    g.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     p.set_defaults(run=run)
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from ..modelfile import load
-from .common import print_json, stdout
+from .common import load_model, print_json, stdout
 
 
 def add_parser(sub) -> None:
@@ -19,8 +18,25 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _inputs(model) -> list[dict]:
+    """What the model does to each input column: a table-trained model's record, else the scaler only."""
+    from ..data.columns import ColumnPreprocessing
+
+    record = model.metadata.get("columns")
+    scaler = "none" if model.preprocessor is None else model.preprocessor.kind
+    if record is not None:
+        rows = ColumnPreprocessing.from_dict(record).describe()
+        for row in rows:
+            if row["kind"] != "ignored":
+                row["treatment"] += f"; then scaled ({scaler})" if scaler != "none" else ""
+        return rows
+    names = model.metadata.get("feature_names") or []
+    return [{"column": n, "kind": "number", "treatment": f"number, scaled ({scaler})", "missing_in_training": None}
+            for n in names]
+
+
 def run(args) -> int:
-    model = load(args.model)
+    model = load_model(args.model)
     net = model.network
     layers = [{"layer": i + 1, "W": list(layer.W.shape), "b": None if layer.b is None else list(layer.b.shape),
                "activation": layer.activation.name, "dropout_before": rate,
@@ -30,7 +46,7 @@ def run(args) -> int:
             "loss": net.loss_fn.name, "n_parameters": net.n_parameters, "layers": layers,
             "classes": model.classes,
             "preprocessing": None if model.preprocessor is None else model.preprocessor.kind,
-            "metadata": model.metadata}
+            "inputs": _inputs(model), "metadata": model.metadata}
     if args.json:
         print_json(info)
         return 0
@@ -45,8 +61,16 @@ def run(args) -> int:
     stdout.print(table)
     if model.classes is not None:
         stdout.print(f"classes: {', '.join(map(str, model.classes))}")
-    stdout.print(f"preprocessing: {info['preprocessing']}")
-    if model.metadata:
+    stdout.print(f"preprocessing: {info['preprocessing']}", markup=False)
+    if info["inputs"]:
+        columns = Table(title="input columns", title_justify="left")
+        columns.add_column("column", overflow="fold")
+        columns.add_column("what was done to it", ratio=1)
+        for row in info["inputs"]:
+            columns.add_row(row["column"], row["treatment"], end_section=False)
+        stdout.print(columns)
+    rest = {k: v for k, v in model.metadata.items() if k not in ("columns", "feature_names")}
+    if rest:
         stdout.print("metadata:")
-        stdout.print_json(json.dumps(model.metadata, default=str))
+        stdout.print_json(json.dumps(rest, default=str))
     return 0

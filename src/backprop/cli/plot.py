@@ -26,7 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "of a training run from the history file that 'backprop train --plots DIR' saves.",
     )
     parser.add_argument("history", metavar="HISTORY",
-                        help=f"the history JSON file, or a directory holding {HISTORY_FILE}")
+                        help=f"the history JSON file, a directory holding {HISTORY_FILE}, or the output of "
+                             "'backprop train --json' ('-' reads it from standard input)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="directory to write the PNG files to (created if needed; "
                              "default: the history file's directory)")
@@ -38,6 +39,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def load_history(path) -> dict:
     """Read a history JSON file; raise :class:`CLIError` with one clear line if it cannot be."""
+    if str(path) == "-":
+        import sys
+
+        return _unwrap(_parse(sys.stdin.read(), "<stdin>"))
     path = Path(path)
     if path.is_dir():
         path = path / HISTORY_FILE
@@ -49,10 +54,21 @@ def load_history(path) -> dict:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise CLIError(f"{path} is not a UTF-8 text file; expected a history JSON file") from None
+    return _unwrap(_parse(text, path))
+
+
+def _parse(text: str, path):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CLIError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+def _unwrap(raw):
+    """``backprop train --json`` prints its history under ``"history"``: take it from there."""
+    if isinstance(raw, dict) and "epochs" not in raw and isinstance(raw.get("history"), dict):
+        return raw["history"]
+    return raw
 
 
 def run(args) -> int:
@@ -64,7 +80,12 @@ def run(args) -> int:
         history = check_history(raw)
     except ValueError as exc:
         raise CLIError(f"{source} is not a training history: {exc}") from None
-    out_dir = Path(args.out) if args.out is not None else (source if source.is_dir() else source.parent)
+    if args.out is not None:
+        out_dir = Path(args.out)
+    elif str(source) == "-":
+        out_dir = Path(".")
+    else:
+        out_dir = source if source.is_dir() else source.parent
     paths = write_plots(history, out_dir)
     if args.json:
         print_json({"plots": [str(p) for p in paths]})

@@ -22,12 +22,14 @@ from .. import __version__
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, NonFiniteError, TrainingInterrupted
 from ..core.training import balanced_class_weights
-from ..data import DATASETS, PREPROCESSORS, load_csv, load_dataset, load_npz, split_dataset
+from ..data import DATASETS, PREPROCESSORS, load_dataset, load_npz, split_dataset
+from ..data.tabular import load_table, split_table
+from .defaults import auto_epochs, check_loss_suits, stop_summary
 from ..distributed import share_cores, shard, world
 from ..model import Model
 from ..modelfile import check_writable
 from . import CLIError
-from .common import float_list, int_list, print_json, stderr, stdout
+from .common import add_table_options, float_list, int_list, print_json, stderr, stdout, table_read_options
 from .progress import TrainingProgress
 
 # The defaults of every training option; a recipe replaces some, flags replace any.
@@ -66,13 +68,18 @@ def add_parser(sub) -> None:
         "train", help="train a network and save it",
         description="Train a feed-forward network by backpropagation, show progress, save the model. "
                     "With no options: digits, one hidden layer of 64 relu units, softmax output, "
-                    "cross-entropy, Adam, 30 epochs, 20% held out for validation.",
+                    "cross-entropy, Adam, 20% held out for validation, and early stopping on it within "
+                    "an epoch budget chosen from the data size (unless --epochs is given).",
     )
     src = p.add_argument_group("data (one of)")
     src.add_argument("--dataset", choices=sorted(DATASETS), help="a built-in data set (default: digits)")
-    src.add_argument("--csv", type=Path, metavar="FILE", help="your CSV file with a header row")
+    src.add_argument("--csv", type=Path, metavar="FILE",
+                     help="your table: comma, semicolon, tab or whitespace separated, maybe .gz/.bz2/.xz/.zip; "
+                          "text columns are one-hot encoded, missing values filled ('-' reads standard input)")
     src.add_argument("--npz", type=Path, metavar="FILE", help="your NPZ file with arrays X and y")
     p.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (name or 0-based index)")
+    add_table_options(p)
+    p.add_argument("--ignore", metavar="COLUMN[,...]", help="table columns to leave out (identifiers, dates)")
     p.add_argument("--data-dir", type=Path, metavar="DIR", help="where MNIST files are (else $BACKPROP_DATA, "
                    "else the user cache folder)")
     p.add_argument("--n-samples", type=int, metavar="N", help="use a random subset of N training samples")
@@ -105,7 +112,7 @@ def add_parser(sub) -> None:
                      help="after each step, scale each unit's incoming weights back to norm at most C")
     opt.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning-rate schedule (default constant)")
     opt.add_argument("--batch-size", type=int, help="default 32")
-    opt.add_argument("--epochs", type=int, help="default 30")
+    opt.add_argument("--epochs", type=int, help="default: a budget from the data size, with early stopping")
     opt.add_argument("--seed", type=int, help="seeds the weights, shuffling and the split (default 0)")
     opt.add_argument("--validation-split", type=float, help="share held out for validation (default 0.2; "
                      "MNIST always uses its last 10,000 training images)")
@@ -133,14 +140,21 @@ def add_parser(sub) -> None:
 def resolve_options(args) -> dict:
     """Built-in defaults, then the recipe, then the flags given on the command line."""
     options = dict(DEFAULTS)
+    recipe = {}
     if getattr(args, "recipe", None):
         from ..recipes import load_recipe
 
-        options.update(load_recipe(args.recipe))
+        recipe = load_recipe(args.recipe)
+        options.update(recipe)
+    recipe_epochs = "epochs" in recipe or "early_stopping" in recipe
     for key in DEFAULTS:
         value = getattr(args, key, None)
         if value is not None:
             options[key] = value
+    # Naming only the data asks for a model that fits it: the epoch budget is set from the data
+    # size once it is loaded, with early stopping on the validation split (see cli/defaults.py).
+    options["auto_epochs"] = getattr(args, "epochs", None) is None and not recipe_epochs \
+        and getattr(args, "early_stopping", None) is None
     if args.csv is not None or args.npz is not None:
         options["dataset"] = None
     return options
@@ -153,36 +167,74 @@ def data_source(args, options: dict) -> dict:
         raise CLIError("give one of --dataset, --csv and --npz")
     if args.csv is not None and args.target is None:
         raise CLIError("--csv needs --target COLUMN, the column to predict")
+    ignore = [c for c in (args.ignore or "").split(",") if c.strip()]
+    if ignore and args.csv is None:
+        raise CLIError("--ignore drops columns of a table; it needs --csv")
     return {"dataset": options["dataset"], "csv": None if args.csv is None else str(args.csv),
-            "npz": None if args.npz is None else str(args.npz), "target": args.target}
+            "npz": None if args.npz is None else str(args.npz), "target": args.target,
+            "read": table_read_options(args), "ignore": ignore}
 
 
 def load_training_data(source: dict, options: dict, data_dir):
-    """The training and validation sets (validation may be None)."""
+    """The training and validation sets (validation may be None), and what the model must remember of them.
+
+    The third value is ``{"columns": record or None, "data": where the rows came from}``.
+    """
     fraction, seed = options["validation_split"], options["seed"]
     if not 0 <= fraction < 1:
         raise CLIError(f"--validation-split must be in [0, 1); got {fraction}")
+    extra = {"columns": None, "data": None}
     if source["csv"] is not None:
-        data = load_csv(Path(source["csv"]), _column(source["target"]))
-    elif source["npz"] is not None:
+        read = source.get("read") or {}
+        table = load_table(source["csv"], source["target"], ignore=source.get("ignore") or (), **read)
+        train, validation, columns = split_table(table, fraction, seed)
+        extra["columns"] = columns.to_dict()
+        extra["data"] = {"file": _absolute(source["csv"]), "sha256": table.table.sha256, "kind": "table",
+                         "target": table.target, "rows": table.n_samples, "read": read,
+                         "ignore": list(table.ignored), "validation_split": fraction, "seed": seed}
+        return (*_subsample(train, options, seed), validation, extra)
+    if source["npz"] is not None:
         data = load_npz(Path(source["npz"]))
+        extra["data"] = {"file": _absolute(source["npz"]), "sha256": file_sha256(source["npz"]), "kind": "npz",
+                         "rows": data.n_samples, "validation_split": fraction, "seed": seed}
     else:
         name = source["dataset"]
         if name == "mnist":
             return (load_dataset(name, split="train", data_dir=data_dir, n_samples=options["n_samples"],
                                  seed=seed),
-                    load_dataset(name, split="validation", data_dir=data_dir))
+                    load_dataset(name, split="validation", data_dir=data_dir), extra)
         data = load_dataset(name, seed=seed, data_dir=data_dir)
     if fraction == 0:
         train, validation = data, None
     else:
         train, validation = split_dataset(data, fraction, seed)
+    return (*_subsample(train, options, seed), validation, extra)
+
+
+def _subsample(train, options: dict, seed) -> tuple:
     if options["n_samples"] is not None and options["n_samples"] < train.n_samples:
         import numpy as np
 
         rows = np.sort(np.random.default_rng(seed).choice(train.n_samples, options["n_samples"], replace=False))
         train = train.subset(rows)
-    return train, validation
+    return (train,)
+
+
+def _absolute(path: str) -> str:
+    return path if path == "-" else str(Path(path).resolve())
+
+
+def file_sha256(path) -> str | None:
+    """The SHA-256 of a file's bytes (None for standard input), read in chunks."""
+    import hashlib
+
+    if str(path) == "-":
+        return None
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _dropout(options: dict):
@@ -206,10 +258,6 @@ def _schedule(options: dict):
     if options["schedule"] == "cosine":
         return {"name": "cosine", "t_max": options["epochs"]}
     return options["schedule"]
-
-
-def _column(target: str):
-    return int(target) if target.isdigit() else target
 
 
 def _check_options(options: dict) -> None:
@@ -306,7 +354,10 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise CLIError(f"--checkpoint-every must be a positive integer; got {args.checkpoint_every}")
 
-    train, validation = load_training_data(source, options, args.data_dir)
+    train, validation, extra = load_training_data(source, options, args.data_dir)
+    if options.get("auto_epochs") and state is None:
+        options.update(auto_epochs(train.n_samples, options["batch_size"], validation is not None))
+    check_loss_suits(options, train, source)
     if comm is not None and train.n_samples < comm.size:
         raise CLIError(f"{comm.size} processes need at least {comm.size} training samples; got {train.n_samples}")
     if state is None:
@@ -321,6 +372,11 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
         )
         # The scaler is fitted here, before training, so that checkpoints carry it.
         model.fit_preprocessing(train.X, train.y)
+    for key in ("columns", "data"):
+        if extra[key] is not None:
+            model.metadata[key] = extra[key]
+    if train.feature_names is not None:
+        model.metadata["feature_names"] = list(train.feature_names)
     checkpoint_dir = args.checkpoint or args.resume
     keep = {"training": options, "source": source}
     save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
@@ -329,7 +385,9 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     if options["max_norm"] is not None:
         optimizer_options["max_norm"] = options["max_norm"]
     show = not (args.quiet or args.json) and rank0
-    progress = TrainingProgress(stderr) if show else None
+    scaling = model.target_scaling
+    mae_scale = float(scaling["scale"][0]) if scaling is not None and len(scaling["scale"]) == 1 else 1.0
+    progress = TrainingProgress(stderr, mae_scale=mae_scale) if show else None
     # Each process trains on its shard (views, not copies); the scaler above has seen the
     # whole training set, as one process's would.
     X, y, validation_data = train.X, train.y, None if validation is None else (validation.X, validation.y)
@@ -374,6 +432,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
 
     final = history.final
     result = history.to_dict()
+    stop = stop_summary(history, options, validation is not None)
     if validation is not None:
         scores = model.evaluate(validation.X, validation.y)
         if model.task == "classification":
@@ -402,9 +461,12 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     if args.json:
         print_json({**final, "dataset": data_name, "task": model.task, "sizes": model.network.sizes,
                     "n_parameters": model.network.n_parameters, "epochs_run": len(history),
-                    "train_seconds": seconds, "final": final, **written, "history": result})
+                    "train_seconds": seconds, "final": final, "stop": stop, **written, "history": result})
     elif not args.quiet:
-        _summary(model, history, final, seconds, data_name, train, validation, written)
+        _summary(model, history, final, seconds, data_name, train, validation, written, stop)
+    if stop["warning"] and not args.quiet and rank0:
+        stderr.print(f"backprop train: warning: {stop['warning']}", markup=False, highlight=False,
+                     soft_wrap=True)
     return 0
 
 
@@ -428,10 +490,12 @@ def _write_plots(folder: Path, history: dict, model: Model, data) -> list[Path]:
         kwargs = dict(predict_proba=model.predict_proba, X=data.X, y=data.y, classes=model.classes)
     elif model.task == "regression" and data.n_features == 1:
         kwargs = dict(predict=model.predict, X=data.X, y=data.y)
+    if kwargs and data.feature_names is not None:
+        kwargs["feature_names"] = list(data.feature_names)
     return [folder / "history.json", *write_plots(history, folder, **kwargs)]
 
 
-def _summary(model, history, final, seconds, data_name, train, validation, written) -> None:
+def _summary(model, history, final, seconds, data_name, train, validation, written, stop) -> None:
     table = Table(title="backprop train", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -441,8 +505,7 @@ def _summary(model, history, final, seconds, data_name, train, validation, writt
                              f"({model.network.n_parameters:,} parameters, "
                              f"{', '.join(l.activation.name for l in model.network.layers)}; "
                              f"loss {model.network.loss_fn.name})")
-    table.add_row("epochs", f"{len(history)} in {seconds:.1f} s" +
-                  (f" (stopped early; best epoch {history.best_epoch})" if history.stopped_early else ""))
+    table.add_row("epochs", f"{len(history)} in {seconds:.1f} s; {stop['reason']}")
     for key, value in final.items():
         if key in ("epoch", "seconds"):
             continue

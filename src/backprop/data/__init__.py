@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.validation import check_positive_int, check_rng
 from .dataset import TASKS, Dataset, infer_task, split_dataset, train_validation_split
+from .columns import ColumnPreprocessing
 from .files import load_csv, load_features_csv, load_npz, write_predictions_csv
 from .generated import GENERATORS, circles, gaussians, moons, sine, spirals, xor
 from .mnist import (
@@ -27,6 +28,8 @@ from .mnist import (
 from .preprocessing import (
     PREPROCESSORS, IdentityScaler, MinMaxScaler, Scaler, Standardizer, get_preprocessor,
 )
+from .table import read_table
+from .tabular import load_table, split_table
 from .toy import (
     TOY_SETS, load_breast_cancer, load_diabetes, load_digits, load_iris, load_toy, load_wine,
 )
@@ -38,6 +41,7 @@ __all__ = [
     "load_digits", "load_iris", "load_wine", "load_breast_cancer", "load_diabetes", "load_toy",
     "load_mnist", "read_idx", "write_idx", "resolve_data_dir", "mnist_search_paths", "find_mnist_files",
     "load_csv", "load_npz", "load_features_csv", "write_predictions_csv",
+    "read_table", "load_table", "split_table", "ColumnPreprocessing",
     "Scaler", "Standardizer", "MinMaxScaler", "IdentityScaler", "PREPROCESSORS", "get_preprocessor",
 ]
 

@@ -1,7 +1,9 @@
-"""Your own data: CSV files (read with the standard library's ``csv``) and NumPy ``.npz`` archives.
+"""Your own data as arrays: tables of numbers (read by :mod:`backprop.data.table`) and ``.npz`` archives.
 
-A training CSV has a header row naming its columns; one column is the target
-and every other column is a numeric feature. Class labels may be words. A
+A training table names its columns in a header row; one column is the target
+and every other column is a numeric feature. Class labels may be words.
+(Tables with text columns and missing values are for
+:mod:`backprop.data.tabular`, which learns their encoding on training rows.) A
 prediction CSV has the same header without the target column, and
 :func:`write_predictions_csv` writes the network's answers back out.
 
@@ -12,7 +14,6 @@ line and column of the first bad value.
 from __future__ import annotations
 
 import csv
-import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -42,69 +43,6 @@ def _check_file(path, what: str) -> Path:
     return path
 
 
-def _read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Return the header and the ``(line number, fields)`` of each data row; blank lines are skipped."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            rows = [(reader.line_num, row) for row in reader if row]
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not UTF-8 text ({exc})") from None
-    except csv.Error as exc:
-        raise ValueError(f"{path} is not a readable CSV file: {exc}") from None
-    if not rows:
-        raise ValueError(f"{path} is empty; expected a header row naming the columns, then data rows")
-    header = [name.strip() for name in rows[0][1]]
-    for i, name in enumerate(header):
-        if not name:
-            raise ValueError(f"{path}: column {i + 1} of the header row has no name")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"{path}: the header names column(s) {', '.join(map(repr, duplicates))} more than once")
-    data = rows[1:]
-    if not data:
-        raise ValueError(f"{path} has a header row but no data rows")
-    for line, row in data:
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path}, line {line}: {len(row)} fields, but the header has {len(header)} columns"
-            )
-    return header, data
-
-
-def _show(cell: str, limit: int = 40) -> str:
-    """``repr`` of a cell, shortened so that one bad value cannot flood the message."""
-    return repr(cell) if len(cell) <= limit else repr(cell[:limit]) + f"... ({len(cell)} characters)"
-
-
-def _non_finite(cell: str, what: str = "value") -> str:
-    """Why a cell that parsed to NaN or infinity is refused: written so, or too large for a float."""
-    if cell.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        return f"non-finite {what} {_show(cell)}; expected a finite number"
-    return f"{what} {_show(cell)} overflows a 64-bit float (largest about 1.8e308); expected a finite number"
-
-
-def _parse_number(text: str, path: Path, line: int, column: str, hint: str = "") -> float:
-    cell = text.strip()
-    if not cell:
-        raise ValueError(f"{path}, line {line}, column {column!r}: empty value; expected a number{hint}")
-    try:
-        value = float(cell)
-    except ValueError:
-        raise ValueError(f"{path}, line {line}, column {column!r}: {_show(cell)} is not a number{hint}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{path}, line {line}, column {column!r}: {_non_finite(cell)}")
-    return value
-
-
-def _parse_features(path: Path, header: list[str], data, columns: list[int], hint: str = "") -> np.ndarray:
-    X = np.empty((len(data), len(columns)), dtype=np.float64)
-    for i, (line, row) in enumerate(data):
-        for j, c in enumerate(columns):
-            X[i, j] = _parse_number(row[c], path, line, header[c], hint)
-    return X
-
-
 def _finish_targets(y: np.ndarray, task: str | None, source: str) -> tuple[np.ndarray, str]:
     """Infer or check the task; whole-number labels become ints; a classifier needs two classes."""
     numeric = np.issubdtype(y.dtype, np.number) or y.dtype == bool
@@ -127,8 +65,16 @@ def _finish_targets(y: np.ndarray, task: str | None, source: str) -> tuple[np.nd
     return y, task
 
 
-def load_csv(path, target: str | int, *, task: str | None = None) -> Dataset:
-    """Load a CSV file with a header row: one target column, every other column a numeric feature.
+def load_csv(path, target: str | int, *, task: str | None = None, delimiter: str | None = None,
+             header: bool = True, skip_rows: int = 0) -> Dataset:
+    """Load a table of numbers: one target column, every other column a numeric feature.
+
+    The file is read by :func:`backprop.data.table.read_table`: any common
+    delimiter (detected), compressed or not, with or without a header row.
+    Text feature columns and missing values are refused here, since encoding
+    them must be learned from training rows alone: ``backprop train --csv``
+    does that, as do :func:`backprop.data.tabular.load_table` and
+    :func:`~backprop.data.tabular.split_table`.
 
     Parameters
     ----------
@@ -140,6 +86,8 @@ def load_csv(path, target: str | int, *, task: str | None = None) -> Dataset:
         ``None`` infers it: a target whose values are all numbers, and either
         include one that is not a whole number or take more than 20 distinct
         values, is a regression target; anything else holds class labels.
+    delimiter, header, skip_rows
+        As :func:`~backprop.data.table.read_table` takes them.
 
     Returns
     -------
@@ -152,63 +100,40 @@ def load_csv(path, target: str | int, *, task: str | None = None) -> Dataset:
     FileNotFoundError
         If there is no such file.
     ValueError
-        For an empty file, a header with no data rows, a row with the wrong
-        number of fields, an unknown target column, a feature value that is
-        not a finite number, or a classification target with one class.
+        For an unreadable table, an unknown target column, a feature value
+        that is missing or not a finite number, or a classification target
+        with one class; the message names the line and the column.
     """
+    from .columns import _show, _texts
+    from .tabular import load_table
+
     _check_task(task)
-    path = _check_file(path, "CSV file")
-    header, data = _read_table(path)
-    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
-        if not -len(header) <= target < len(header):
-            raise ValueError(f"{path}: target column index {target} is out of range for "
-                             f"{len(header)} columns ({', '.join(header)})")
-        t = int(target) % len(header)
-    elif isinstance(target, str):
-        if target.strip() not in header:
-            raise ValueError(f"{path}: no column named {target!r}; the columns are {', '.join(header)}")
-        t = header.index(target.strip())
-    else:
+    if isinstance(target, bool) or not isinstance(target, (str, int, np.integer)):
         raise TypeError(f"target must be a column name or index; got {type(target).__name__}")
-    if len(header) < 2:
-        raise ValueError(f"{path}: only the target column {header[t]!r}; expected feature columns beside it")
-
-    features = [c for c in range(len(header)) if c != t]
-    X = _parse_features(path, header, data, features)
-    labels = [row[t].strip() for _, row in data]
-    for (line, _), label in zip(data, labels):
-        if not label:
-            raise ValueError(f"{path}, line {line}, column {header[t]!r}: empty target value")
-    try:
-        y = np.array([float(v) for v in labels])
-    except ValueError:
-        if task == "regression":
-            line, bad = next((line, v) for (line, _), v in zip(data, labels) if not _is_number(v))
-            raise ValueError(f"{path}, line {line}, column {header[t]!r}: {_show(bad)} is not a number, "
-                             "and regression targets must be numbers") from None
-        y = np.array(labels)
-    else:
-        if not np.all(np.isfinite(y)):
-            (line, _), bad = next(((d, v) for d, v in zip(data, labels) if not math.isfinite(float(v))))
-            raise ValueError(f"{path}, line {line}, column {header[t]!r}: {_non_finite(bad, 'target')}")
-    y, task = _finish_targets(y, task, f"{path}, column {header[t]!r}")
+    data = load_table(path, target, task=task, delimiter=delimiter, header=header, skip_rows=skip_rows)
+    table = data.table
+    for name in data.inputs.columns:
+        series = data.inputs[name]
+        missing = series.isna().to_numpy()
+        if series.dtype.kind not in "fiub":
+            row = int(np.argmax(~missing))
+            raise ValueError(f"{table.source}, line {table.line(row)}, column {name!r}: "
+                             f"{_show(_texts(series)[row])} is not a number; load_csv returns numbers only "
+                             "(backprop train --csv one-hot encodes text columns)")
+        if missing.any():
+            row = int(np.argmax(missing))
+            raise ValueError(f"{table.source}, line {table.line(row)}, column {name!r}: missing value; load_csv "
+                             "returns complete rows only (backprop train --csv fills gaps from the training rows)")
     return Dataset(
-        X=X, y=y, task=task, name=path.stem, feature_names=[header[c] for c in features],
-        description=f"CSV file {path}, target column {header[t]!r}",
+        X=data.inputs.to_numpy(dtype=np.float64), y=data.y, task=data.task, name=Path(table.source).stem,
+        feature_names=[str(c) for c in data.inputs.columns],
+        description=f"CSV file {table.source}, target column {data.target!r}",
     )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def load_features_csv(path, n_features: int | None = None, *,
                       feature_names: list[str] | None = None) -> np.ndarray:
-    """Load the inputs to predict on: a CSV with a header row and numeric feature columns only.
+    """Load the inputs to predict on: a table with a header row and numeric feature columns only.
 
     Parameters
     ----------
@@ -231,8 +156,12 @@ def load_features_csv(path, n_features: int | None = None, *,
         missing one, the wrong number of columns, or a value that is not a
         finite number.
     """
+    from .columns import _show, numbers_of
+    from .table import read_table, strict_numbers
+
     path = _check_file(path, "CSV file")
-    header, data = _read_table(path)
+    table = read_table(path)
+    header = table.columns
     hint = "; a prediction CSV holds the feature columns only"
     if feature_names is not None:
         expected = [str(n) for n in feature_names]
@@ -246,15 +175,26 @@ def load_features_csv(path, n_features: int | None = None, *,
         if missing:
             raise ValueError(f"{path}: missing feature column(s) {', '.join(map(repr, missing))}; "
                              f"the model takes {', '.join(expected)}")
-        columns = [header.index(name) for name in expected]
+        columns = expected
     else:
         if n_features is not None and len(header) != n_features:
             extra = " (is the target column still in it?)" if len(header) > n_features else ""
             raise ValueError(
                 f"{path} has {len(header)} columns but the model takes {n_features} features{extra}{hint}"
             )
-        columns = list(range(len(header)))
-    return _parse_features(path, header, data, columns, hint)
+        columns = header
+    values = []
+    for name in columns:
+        cells, bad = strict_numbers(table.frame[name].to_numpy(dtype=object))
+        if bad is not None:
+            cell = _show(str(table.frame[name].iloc[bad]))
+            raise ValueError(f"{path}, line {table.line(bad)}, column {name!r}: {cell} is not a number{hint}")
+        column = numbers_of(table.frame[name], name, table.source, table.lines, strict=True)
+        if np.isnan(column).any():
+            row = int(np.argmax(np.isnan(column)))
+            raise ValueError(f"{path}, line {table.line(row)}, column {name!r}: missing value{hint}")
+        values.append(column)
+    return np.column_stack(values)
 
 
 def load_npz(path, *, task: str | None = None) -> Dataset:
