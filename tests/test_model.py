@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
+from backprop.core.training import split_validation
 from backprop.data import moons, sine
 
 
@@ -32,7 +33,9 @@ def test_preprocessing_is_fitted_on_training_samples_only():
     model = bp.Model.build(2, [4], task="classification", classes=["left", "right"], seed=0)
     model.fit(X, y, epochs=1, seed=0, validation_split=0.5)
     assert not np.allclose(model.preprocessor.shift_, X.mean(axis=0))  # not the whole set's mean
-    train_rows = np.random.default_rng(0).permutation(len(X))[100:]
+    # The one split rule (stratified by class), drawn from the same seed.
+    strata = np.unique(np.asarray(y), return_inverse=True)[1]
+    train_rows, _ = split_validation(len(X), 0.5, np.random.default_rng(0), strata)
     assert np.allclose(model.preprocessor.shift_, X[train_rows].mean(axis=0))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unittest
+from pathlib import Path
 
 import pytest
 from sybil.example import SybilFailure
@@ -102,3 +103,11 @@ def test_excerpts_are_matched_line_by_line_in_the_named_file():
 def test_console_blocks_split_into_commands_and_their_output():
     text = "$ backprop train \\\n    --epochs 2\nline one\nline two\n$ backprop info m\n"
     assert console_commands(text) == [("backprop train --epochs 2", "line one\nline two"), ("backprop info m", "")]
+
+
+def test_pages_left_to_their_own_runner_are_run_by_it():
+    from doc_examples import OWN_RUNNERS
+
+    for page, runner in OWN_RUNNERS.items():
+        assert (ROOT / page).exists() and (ROOT / runner).exists()
+        assert Path(page).name in (ROOT / runner).read_text(encoding="utf-8")
