@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from backprop import plots  # noqa: E402
+from backprop.plots import curves  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -73,12 +74,12 @@ def test_regression_history_writes_loss_and_r2_without_validation(tmp_path):
 def test_loss_axis_is_logarithmic_only_beyond_two_decades():
     wide = plots.check_history(regression_history())  # loss from 0.3 down to 1e-4
     narrow = plots.check_history(classification_history())  # within one decade
-    assert plots._loss_figure(wide).axes[0].get_yscale() == "log"
-    assert plots._loss_figure(narrow).axes[0].get_yscale() == "linear"
+    assert curves._loss_figure(wide).axes[0].get_yscale() == "log"
+    assert curves._loss_figure(narrow).axes[0].get_yscale() == "linear"
 
 
 def test_best_epoch_and_early_stop_are_shown():
-    ax = plots._loss_figure(plots.check_history(classification_history())).axes[0]
+    ax = curves._loss_figure(plots.check_history(classification_history())).axes[0]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:2] == ["train", "validation"]
     assert "best epoch (9)" in legend
