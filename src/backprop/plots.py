@@ -237,7 +237,9 @@ def _save(fig: Figure, path) -> Path:
     path = Path(path)
     if path.parent != Path("."):
         _make_dir(path.parent)
-    fig.savefig(path, format="png", metadata={"Software": f"backprop {__version__}"})
+    from .io.atomic import write_atomic  # one atomic writer for every file the project writes
+
+    write_atomic(path, lambda fh: fig.savefig(fh, format="png", metadata={"Software": f"backprop {__version__}"}))
     return path
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from ..data import DATASETS, SPLITS, load_csv, load_dataset, load_npz
 from ..modelfile import load
 from . import CLIError
-from .common import print_json, stdout
+from .common import print_json, shown, stdout
 
 
 def add_parser(sub) -> None:
@@ -78,7 +79,7 @@ def run(args) -> int:
             head.add_row(key, str(scores[key]) if key == "n_samples" else f"{scores[key]:.4f}")
     stdout.print(head)
     if model.task == "classification":
-        labels = [str(c) for c in scores["classes"]]
+        labels = [shown(c, 40) for c in scores["classes"]]
         per_class = Table(title="per class", title_justify="left")
         for column in ("class", "precision", "recall", "support"):
             per_class.add_column(column, justify="right")
@@ -91,7 +92,7 @@ def run(args) -> int:
         for label in labels:
             matrix.add_column(label, justify="right")
         for i, (label, row) in enumerate(zip(labels, scores["confusion_matrix"])):
-            matrix.add_row(label, *[f"[bold]{v}[/]" if j == i else (str(v) if v else "[dim]0[/]")
+            matrix.add_row(label, *[Text(str(v), style="bold") if j == i else (str(v) if v else Text("0", style="dim"))
                                     for j, v in enumerate(row)])
         stdout.print(matrix)
     return 0

@@ -8,7 +8,10 @@ from pathlib import Path
 from rich.table import Table
 
 from ..modelfile import load
-from .common import print_json, stdout
+from .common import print_json, shown, stdout
+
+MAX_LABELS_SHOWN = 50
+MAX_METADATA_SHOWN = 20_000  # characters of metadata JSON drawn in the terminal; --json gives it all
 
 
 def add_parser(sub) -> None:
@@ -43,9 +46,15 @@ def run(args) -> int:
                       "-" if row["b"] is None else str(row["b"][0]), row["activation"], f"{row['parameters']:,}")
     stdout.print(table)
     if model.classes is not None:
-        stdout.print(f"classes: {', '.join(map(str, model.classes))}")
+        labels = [shown(c, 40) for c in model.classes[:MAX_LABELS_SHOWN]]
+        more = len(model.classes) - len(labels)
+        stdout.print(f"classes: {', '.join(labels)}" + (f" ... ({more} more)" if more > 0 else ""))
     stdout.print(f"preprocessing: {info['preprocessing']}")
     if model.metadata:
         stdout.print("metadata:")
-        stdout.print_json(json.dumps(model.metadata, default=str))
+        text = json.dumps(model.metadata, default=str, indent=2)
+        if len(text) <= MAX_METADATA_SHOWN:
+            stdout.print_json(text)
+        else:
+            stdout.print(text[:MAX_METADATA_SHOWN] + f"\n... ({len(text)} characters in all; info --json prints them)")
     return 0

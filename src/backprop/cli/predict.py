@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     if args.out is not None:
-        check_writable(args.out)  # before any work: the folder exists, and OUT is not a folder
+        check_writable(args.out, inputs=[args.model, args.input])  # before any work; never over an input
     model = load(args.model)
     X = load_features_csv(args.input, n_features=model.network.sizes[0])
     predictions = model.predict(X)

@@ -59,6 +59,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import write_atomic
+from ..io.reading import open_regular
 from .dataset import Dataset
 
 __all__ = [
@@ -186,16 +188,94 @@ def parse_idx(data: bytes, source: str = "<bytes>", *, magic: int | None = None)
     return flat.astype(dtype.newbyteorder("=")).reshape(shape)
 
 
-def read_uncompressed(path) -> bytes:
-    """Return a file's bytes, gunzipped if it starts with the gzip magic bytes ``1f 8b``."""
+def read_uncompressed(path, *, limit: int | None = None) -> bytes:
+    """Return a file's bytes, gunzipped if it starts with the gzip magic bytes ``1f 8b``.
+
+    Only a regular file is read (:func:`backprop.io.open_regular`). With
+    ``limit``, a file that holds, or expands to, more than ``limit`` bytes is
+    refused as soon as decompression passes it: nothing larger is ever held.
+    """
     path = Path(path)
-    data = path.read_bytes()
+    with open_regular(path, "data file") as fh:
+        data = fh.read()
+    if data[:2] != _GZIP_MAGIC:
+        if limit is not None and len(data) > limit:
+            raise ValueError(f"{path}: {len(data)} bytes, more than the {limit} expected")
+        return data
+    return _bounded(path, data, limit)
+
+
+def _gunzip(data: bytes, limit: int | None) -> bytes | None:
+    """Gunzip ``data`` (one or more members); None as soon as the output would pass ``limit`` bytes."""
+    out, rest = [], data
+    size = 0
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)  # gzip framing
+        budget = -1 if limit is None else limit - size + 1
+        piece = inflater.decompress(rest, budget) if budget != -1 else inflater.decompress(rest)
+        size += len(piece)
+        if limit is not None and (size > limit or inflater.unconsumed_tail):
+            return None
+        if not inflater.eof:
+            raise EOFError("the compressed stream ends early")
+        out.append(piece)
+        rest = inflater.unused_data.lstrip(b"\0")  # members may follow, padding may end the file
+    return b"".join(out)
+
+
+def _peek_gzip(data: bytes, n: int) -> bytes:
+    """The first ``n`` uncompressed bytes of gzip ``data`` (fewer if it holds fewer), decompressing no more."""
+    try:
+        return zlib.decompressobj(wbits=31).decompress(data, n)
+    except zlib.error as exc:
+        raise ValueError(f"a damaged gzip file ({exc})") from None
+
+
+def _declared_idx_size(head: bytes, source: str, magic: int | None) -> int | None:
+    """The whole file size an IDX header declares, checking its magic number; None if ``head`` is too short."""
+    if len(head) < 4:
+        return None
+    found = int.from_bytes(head[:4], "big")
+    if (magic is not None and found != magic) or head[0] or head[1] or head[2] not in _IDX_TYPES or not head[3]:
+        parse_idx(head, source, magic=magic)  # raises, naming what is wrong with the magic number
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
+        return None
+    shape = [int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return 4 + 4 * ndim + math.prod(shape) * np.dtype(_IDX_TYPES[head[2]]).itemsize
+
+
+def read_idx_bytes(path, *, magic: int | None = None) -> bytes:
+    """An IDX file's uncompressed bytes, its magic number and declared size checked before decompressing.
+
+    A gzipped IDX file is decompressed in two steps: first only its header
+    (4 bytes, then 4 per dimension), whose magic number is checked; then at
+    most the size that header declares, plus one byte to notice extra data.
+    A small file that would expand to gigabytes is refused after reading a
+    few bytes of it.
+    """
+    path = Path(path)
+    with open_regular(path, "IDX file") as fh:
+        data = fh.read()
     if data[:2] != _GZIP_MAGIC:
         return data
+    head = _peek_gzip(data, 4 + 4 * 255)
+    declared = _declared_idx_size(head, str(path), magic)
+    if declared is None:
+        return head  # parse_idx says what is missing
+    return _bounded(path, data, declared)
+
+
+def _bounded(path: Path, data: bytes, limit: int | None) -> bytes:
+    """Gunzip ``data``, refusing output beyond ``limit`` bytes as soon as it is reached."""
     try:
-        return gzip.decompress(data)
+        out = _gunzip(data, limit)
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: a damaged or truncated gzip file ({exc})") from None
+    if out is None:
+        raise ValueError(f"{path}: expands to more than the {limit} bytes its header declares (or the caller "
+                         "expects); refused before decompressing the rest")
+    return out
 
 
 def read_idx(path, *, magic: int | None = None) -> np.ndarray:
@@ -214,19 +294,12 @@ def read_idx(path, *, magic: int | None = None) -> np.ndarray:
     ValueError
         If the file is not a complete, well-formed IDX file.
     """
-    return parse_idx(read_uncompressed(path), str(path), magic=magic)
+    return parse_idx(read_idx_bytes(path, magic=magic), str(path), magic=magic)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write through the project's one atomic writer (:func:`backprop.io.write_atomic`)."""
+    write_atomic(path, data)
 
 
 def write_idx(path, array, compress: bool = False) -> Path:
@@ -382,7 +455,7 @@ def validation_size(n_train: int) -> int:
 
 
 def _read_checked(path: Path, name: str, magic: int, verify: bool, checksums: dict | None) -> np.ndarray:
-    raw = read_uncompressed(path)
+    raw = read_idx_bytes(path, magic=magic)
     if verify:
         custom = checksums is not None and name in checksums
         if custom or len(raw) == SIZES[name]:
