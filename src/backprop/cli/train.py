@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -344,7 +345,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
                 save_checkpoint(folder, interrupted.state, model, keep)
             name = signal.Signals(signum).name
             stderr.print(f"backprop train: stopped by {name} ({interrupted}); checkpoint written to {folder}. "
-                         f"Resume with: backprop train --resume {folder}", soft_wrap=True)
+                         f"Resume with: backprop train --resume {shlex.quote(str(folder))}", soft_wrap=True)
         return 128 + signum
     finally:
         if progress is not None:
