@@ -91,3 +91,18 @@ def test_an_error_message_escapes_control_characters(capsys, tmp_path):
 
 def test_bp_load_keeps_hostile_labels_exactly(hostile_model):
     assert bp.load(hostile_model).classes == HOSTILE
+
+
+def test_predict_to_a_terminal_escapes_control_characters_in_labels(tmp_path, hostile_model, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    (tmp_path / "x.csv").write_text("a,b,c,d\n1,2,3,4\n0,0,0,0\n")
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    assert main(["predict", str(hostile_model), str(tmp_path / "x.csv")]) == 0
+    assert screen.getvalue().startswith("prediction,") and no_control_codes(screen.getvalue())

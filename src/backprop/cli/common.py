@@ -40,6 +40,23 @@ class SafeConsole(Console):
         return super().render_str("\n".join(shown(line, limit=max(len(line), 1)) for line in lines), **kwargs)
 
 
+class TerminalWriter:
+    """A text file wrapper for output that may reach a terminal: control characters in each line are
+    written as visible escapes (see :func:`shown`); line breaks are kept."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def write(self, text: str) -> int:
+        return self.file.write("\n".join(shown(line, limit=max(len(line), 1)) for line in text.split("\n")))
+
+
+def for_terminal(file):
+    """``file`` itself, or a :class:`TerminalWriter` around it when it is a terminal."""
+    isatty = getattr(file, "isatty", None)
+    return TerminalWriter(file) if isatty is not None and isatty() else file
+
+
 # Tables and progress go to stdout/stderr through rich; --json output goes to stdout alone.
 stdout = SafeConsole()
 stderr = SafeConsole(stderr=True)

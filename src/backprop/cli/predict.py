@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..data import load_features_csv, write_predictions_csv
 from ..modelfile import check_writable, load
+from .common import for_terminal
 
 
 def add_parser(sub) -> None:
@@ -29,6 +30,6 @@ def run(args) -> int:
     X = load_features_csv(args.input, n_features=model.network.sizes[0])
     predictions = model.predict(X)
     probabilities = model.predict_proba(X) if model.task == "classification" else None
-    write_predictions_csv(args.out if args.out is not None else sys.stdout, predictions,
+    write_predictions_csv(args.out if args.out is not None else for_terminal(sys.stdout), predictions,
                           probabilities=probabilities, classes=model.classes)
     return 0
