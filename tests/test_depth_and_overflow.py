@@ -13,7 +13,6 @@ import math
 import warnings
 
 import numpy as np
-import pytest
 
 import backprop as bp
 from backprop.cli import main

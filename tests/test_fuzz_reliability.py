@@ -31,7 +31,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 import backprop as bp
-from backprop.checkpoint import load_checkpoint, save_checkpoint
+from backprop.checkpoint import load_checkpoint
 from backprop.cli import main
 
 DOCUMENTED = (ValueError, TypeError, OSError)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import csv
 import math
 import stat
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +42,6 @@ def neutralise_formula(value):
     except ValueError:
         return "'" + value
     return value
-
-
-# What the zip layer under np.load raises for a damaged archive: bad headers and checksums, broken
-# deflate streams, and features it does not support (encryption, patched data) for members it cannot read.
-_ZIP_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
 
 
 def _check_task(task) -> None:

@@ -52,7 +52,6 @@ import hashlib
 import http.client
 import math
 import os
-import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
