@@ -193,3 +193,9 @@ def test_a_batch_past_the_end_of_an_unfinished_epoch_is_refused(capsys, tmp_path
     _rewrite_checkpoint(tmp_path, lambda state: state.__setitem__("batch", 10**9))
     code, _, err = run(capsys, "train", "--resume", tmp_path / "ckpt")
     assert code == 2 and "batch is past the 2 batches of an epoch" in err, err
+
+
+def test_resume_may_name_its_own_folder_as_the_checkpoint(capsys, run_dir):
+    code, _, err = run(capsys, "train", "--resume", run_dir / "ckpt", "--checkpoint", run_dir / "ckpt",
+                       "--epochs", "3", "--quiet")
+    assert code == 0, err

@@ -406,7 +406,9 @@ def _check_outputs(args, inputs) -> None:
             args.checkpoint.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CLIError(f"cannot create the checkpoint folder {args.checkpoint}: {exc.strerror}") from None
-        check_destination(args.checkpoint / CHECKPOINT_FILE, [i for i in inputs if i != args.resume])
+        # The checkpoint resumed from is an input that this run goes on writing: not a clash.
+        resumed = None if args.resume is None else args.resume / CHECKPOINT_FILE
+        check_destination(args.checkpoint / CHECKPOINT_FILE, [i for i in inputs if i != resumed])
 
 
 def _save_or_rescue(model, out: Path, checkpoint_dir) -> None:
