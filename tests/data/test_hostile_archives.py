@@ -141,3 +141,10 @@ def test_predict_neutralises_formula_labels_from_training_data(capsys, tmp_path)
     out = capsys.readouterr().out
     cells = [row[0] for row in csv.reader(out.splitlines()[1:])]
     assert cells and all(cell.startswith("'") for cell in cells)
+
+
+def test_a_gzipped_idx_declaring_more_than_the_memory_is_refused_before_decompressing(tmp_path):
+    path = tmp_path / "huge-idx.gz"
+    path.write_bytes(gzip.compress(idx_header((2**32 - 1,) * 4) + bytes(100), mtime=0))
+    with pytest.raises(ValueError, match="more than this machine's memory"):
+        read_idx(path)

@@ -276,8 +276,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
         raise CLIError(f"--checkpoint-every must be a positive integer; got {args.checkpoint_every}")
     inputs = [source["csv"], source["npz"], getattr(args, "recipe", None),
               None if args.resume is None else args.resume / CHECKPOINT_FILE]
-    if rank0:
-        _check_outputs(args, inputs)  # before training, not after
+    _check_outputs(args, inputs)  # before training, not after; on every process, so that all stop alike
 
     train, validation = load_training_data(source, options, args.data_dir)
     digest = data_sha256(train, validation)

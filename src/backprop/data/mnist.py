@@ -262,6 +262,11 @@ def read_idx_bytes(path, *, magic: int | None = None) -> bytes:
     declared = _declared_idx_size(head, str(path), magic)
     if declared is None:
         return head  # parse_idx says what is missing
+    from .npz import physical_memory_bytes
+
+    if declared > physical_memory_bytes():
+        raise ValueError(f"{path}: the IDX header declares {declared} bytes, more than this machine's memory; "
+                         "refused before decompressing")
     return _bounded(path, data, declared)
 
 

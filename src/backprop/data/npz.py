@@ -37,7 +37,8 @@ ALWAYS_READ = 64 * 2**20  # members this small are read whatever their compressi
 _ZIP_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
 
 
-def _memory_bytes() -> int:
+def physical_memory_bytes() -> int:
+    """The machine's memory in bytes: no declared size above it can be decompressed."""
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -112,7 +113,7 @@ def read_npz_arrays(path, keys) -> tuple[list[str], dict[str, np.ndarray]]:
                 members = {info.filename.removesuffix(".npy"): info for info in zf.infolist()}
                 wanted = [members[k] for k in keys if k in members]
                 total = sum(info.file_size for info in wanted)
-                if total > _memory_bytes():
+                if total > physical_memory_bytes():
                     raise ValueError(f"{path}: its arrays declare {total} bytes, more than this machine's memory")
                 arrays = {}
                 for key in keys:
