@@ -25,9 +25,9 @@ from ..checkpoint import CHECKPOINT_FILE, checkpoint_lock, load_checkpoint, save
 from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, NonFiniteError, TrainingInterrupted
 from ..data import DATASETS, PREPROCESSORS, load_csv, load_dataset, load_npz, split_dataset
 from ..distributed import share_cores, shard, world
-from ..model import Model
 from ..io.atomic import check_destination, write_atomic
 from ..io.state import check_order
+from ..model import Model
 from ..modelfile import check_writable
 from . import CLIError
 from .common import int_list, print_json, stderr, stdout
@@ -300,9 +300,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     checkpoint_dir = args.checkpoint or args.resume
     keep = {"training": options, "source": source, "data_sha256": digest,
             "recipe": saved.get("recipe", getattr(args, "recipe", None)),
-            "outputs": saved.get("outputs") if args.resume is not None else record_outputs(args)}
-    if args.resume is not None:
-        keep["outputs"] = {**(keep["outputs"] or {}), **record_outputs(args)}
+            "outputs": record_outputs(args)}  # on resume, args already hold the saved outputs
     save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
 
     optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else None
