@@ -33,9 +33,9 @@ demo: install
 test: dev
 	$(PY) -m pytest -n 2 -q
 
-# A longer fuzzing run: tests/test_fuzz.py with 20 times the examples of the normal suite, drawn afresh.
+# A longer fuzzing run: tests/test_fuzz*.py with 20 times the examples of the normal suite, drawn afresh.
 fuzz: dev
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -q -n 2
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/test_fuzz_reliability.py -q -n 2
 
 bench: dev
 	$(PY) benchmarks/bench_epoch.py

@@ -408,10 +408,12 @@ def test_an_error_on_every_rank_is_reported_once_and_nothing_hangs(tmp_path):
 
 @needs_mpi
 def test_an_error_on_one_rank_ends_every_rank_instead_of_hanging(tmp_path):
-    not_a_folder = tmp_path / "file"
-    not_a_folder.write_text("")
-    proc = mpiexec(2, "-m", "backprop", "train", "--dataset", "iris", "--epochs", "3", "--quiet",
-                   "--checkpoint", not_a_folder)  # rank 0 cannot write its first checkpoint
-    _, stderr = proc.communicate(timeout=60)
+    from backprop.checkpoint import checkpoint_lock
+
+    # Rank 0 alone takes the checkpoint folder's lock; held here, it fails there and only there.
+    with checkpoint_lock(tmp_path / "ckpt"):
+        proc = mpiexec(2, "-m", "backprop", "train", "--dataset", "iris", "--epochs", "3", "--quiet",
+                       "--checkpoint", tmp_path / "ckpt")
+        _, stderr = proc.communicate(timeout=60)
     assert proc.returncode != 0
-    assert "backprop train: error on rank" in stderr and "File exists" in stderr, stderr
+    assert "backprop train: error on rank 0" in stderr and "in use by another backprop train" in stderr, stderr

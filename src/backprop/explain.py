@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field, fields, is_dataclass
 
 import numpy as np
@@ -75,6 +76,8 @@ import numpy as np
 from .core import Network
 from .core.named import FormulaText
 from .gradcheck import DEFAULT_TOLERANCES, float64_copy, layer_name, numeric_gradient
+
+MAX_LAYERS = 100  # the derivation nests one level per later layer; deeper is unreadable, and recursion ends
 
 __all__ = [
     "explain", "parse_weight", "random_samples", "to_dict", "WeightRef", "Explanation",
@@ -547,6 +550,8 @@ def _prod(values) -> float:
 
 
 def _rel(x: float, y: float) -> float:
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return math.nan  # never "0" for two infinities or NaNs: the comparison means nothing
     scale = max(abs(x), abs(y))
     return 0.0 if scale == 0 else abs(x - y) / scale
 
@@ -808,6 +813,9 @@ def explain(net: Network, X, Y, weight, *, lr: float = 0.1, eps: float | None = 
     X = net.check_X(X)
     Y = net.check_Y(Y, X.shape[0])
     n = len(net.layers)
+    if n > MAX_LAYERS:
+        raise ValueError(f"explain derives a weight through every later layer; at most {MAX_LAYERS} layers, "
+                         f"and this network has {n}")
     ref = parse_weight(weight, n)
     layer = net.layers[ref.layer - 1]
     if ref.j >= layer.n_out:
@@ -826,15 +834,17 @@ def explain(net: Network, X, Y, weight, *, lr: float = 0.1, eps: float | None = 
     if not (math.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive number; got {eps!r}")
 
-    builder = _Builder(net, ref, X, Y)
-    samples = [builder.sample(i) for i in range(X.shape[0])]
-    N = len(samples)
-    chain_rule = math.fsum(s.value for s in samples) / N
-
-    backprop = float(net.gradients(X, Y)[ref.layer - 1][ref.parameter][ref.index])
-    net64 = float64_copy(net)
-    fd = numeric_gradient(net64, X.astype(np.float64), Y.astype(np.float64), ref.layer - 1, ref.parameter, eps,
-                          index=ref.index)
+    # Inputs near the float64 limit overflow: the numbers say so (inf, NaN, a note), not RuntimeWarnings.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        builder = _Builder(net, ref, X, Y)
+        samples = [builder.sample(i) for i in range(X.shape[0])]
+        N = len(samples)
+        chain_rule = math.fsum(s.value for s in samples) / N
+        backprop = float(net.gradients(X, Y)[ref.layer - 1][ref.parameter][ref.index])
+        net64 = float64_copy(net)
+        fd = numeric_gradient(net64, X.astype(np.float64), Y.astype(np.float64), ref.layer - 1, ref.parameter,
+                              eps, index=ref.index)
 
     nt = _Notation(n, 0)
     symbol = nt.b(ref.j, ref.layer) if ref.is_bias else nt.w(ref.j, ref.k, ref.layer)
@@ -845,6 +855,9 @@ def explain(net: Network, X, Y, weight, *, lr: float = 0.1, eps: float | None = 
     )
     old = float(getattr(layer, ref.parameter)[ref.index])
     notes = []
+    if not all(math.isfinite(v) for v in (chain_rule, backprop, float(fd))):
+        notes.append("These inputs overflow float64 (a value above is infinite or NaN): the gradient cannot be "
+                     "computed in floating point here, and the finite-difference check is unusable.")
     if any(net.dropout):
         notes.append("The network has dropout; it is inactive here (every mask is all ones), as in prediction, "
                      "so the derivation is the network's own. While training, a dropped node's a is 0 and "

@@ -38,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,11 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from . import __version__
-from .core import Layer, Network
+from .core import Network
+from .io.atomic import check_destination, write_atomic
+from .io.nesting import MAX_DEPTH, check_nesting, nesting_depth
+from .io.reading import open_regular
+from .io.schema import check_model_config, check_tensors
 from .model import Model
 
 __all__ = ["save", "load", "read_metadata", "check_writable", "FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES"]
@@ -79,6 +82,10 @@ def save(model: Model | Network, path) -> Path:
         where = _non_finite_key(config, "model")
         raise ValueError(f"cannot save the model to {path}: {where} is not a finite number, and a model "
                          "file holds finite numbers only") from None
+    try:
+        check_model_config(json.loads(text), "the model")
+    except ValueError as exc:
+        raise ValueError(f"cannot save the model to {path}: {str(exc).removeprefix('the model: ')}") from None
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": text,
                 "sha256": _checksum(text, tensors)}
     data = st_save(tensors, metadata=metadata)
@@ -89,53 +96,31 @@ def save(model: Model | Network, path) -> Path:
     return write_atomic(path, data)
 
 
-def check_writable(path) -> Path:
-    """Raise OSError, in words, if a file cannot be written at ``path``; return it as a Path.
+def check_writable(path, inputs=()) -> Path:
+    """Raise OSError or ValueError, in words, if a file cannot be written at ``path``; return it as a Path.
 
     Call it before long work whose result goes to ``path``: the folder must
-    exist and be writable, and ``path`` must not be a folder.
+    exist and be writable (a file is really created and removed in it),
+    ``path`` must be a regular file or absent, and not one of ``inputs``
+    (see :func:`backprop.io.check_destination`).
     """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.exists():
-        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
-    if not folder.is_dir():
-        raise NotADirectoryError(f"cannot write {path}: {folder} is a file, not a folder")
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {path}: it is a folder; give a file name")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write {path}: no permission to write in the folder {folder}")
-    return path
-
-
-def write_atomic(path, data: bytes) -> Path:
-    """Write bytes to ``path`` through a temporary file in the same folder, fsync and rename."""
-    path = check_writable(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return check_destination(path, inputs)
 
 
 def read_metadata(path) -> dict:
-    """The parsed ``model`` metadata of a model file, without loading the weights."""
-    header = _read_header(Path(path))
-    return _model_config(Path(path), header.get("__metadata__") or {})
+    """The parsed and checked ``model`` metadata of a model file, without loading the weights."""
+    path = Path(path)
+    with open_regular(path, "model file") as fh:
+        header = _read_header(path, fh)
+    return _model_config(path, header.get("__metadata__") or {})
 
 
 def load(path) -> Model:
     """Read a model file written by :func:`save`.
+
+    Only a regular file is opened (a FIFO or device is refused, never read).
+    The metadata is checked against the schema of :mod:`backprop.io.schema`
+    and the tensors' dtypes and shapes against it before any weight is read.
 
     Raises
     ------
@@ -143,17 +128,20 @@ def load(path) -> Model:
         If there is no such file.
     ValueError
         If the file is not a backprop model, is truncated or corrupted, comes
-        from an unknown format version, or its weights do not fit the
-        architecture its metadata describes.
+        from an unknown format version, its metadata breaks the schema, or its
+        weights do not fit the architecture its metadata describes.
     """
     path = Path(path)
-    header = _read_header(path)
-    metadata = header.get("__metadata__") or {}
-    config = _model_config(path, metadata)
-    _check_shapes(path, header, config.get("network"))
+    with open_regular(path, "model file") as fh:
+        header = _read_header(path, fh)
+        metadata = header.get("__metadata__") or {}
+        config = _model_config(path, metadata)
+        check_tensors(header, config["network"], str(path))
+        fh.seek(0)
+        raw = fh.read()
     try:
-        tensors = st_load(path.read_bytes())
-    except (SafetensorError, ValueError, OverflowError) as exc:
+        tensors = st_load(raw)
+    except (SafetensorError, ValueError, OverflowError, KeyError) as exc:
         raise ValueError(f"{path} is not a valid safetensors file ({exc})") from None
     network = _network_from(path, config, tensors)
     stored = metadata.get("sha256")
@@ -166,28 +154,28 @@ def load(path) -> Model:
         raise ValueError(f"{path}: the model metadata is invalid ({exc})") from None
 
 
-def _read_header(path: Path) -> dict:
-    if not path.exists():
-        raise FileNotFoundError(f"no model file at {path}")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder, not a model file")
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise ValueError(f"{path} is not a model file: only {size} bytes")
-        n = int.from_bytes(head, "little")
-        if n > MAX_HEADER_BYTES:
-            raise ValueError(f"{path} is not a valid safetensors file: its header claims {n} bytes, more than "
-                             f"the {MAX_HEADER_BYTES} a model file's header may have")
-        if n > size - 8:
-            raise ValueError(f"{path} is not a valid safetensors file: its header claims {n} bytes "
-                             f"but the file has {size}; it is truncated or not a safetensors file")
-        raw = fh.read(n)
+def _read_header(path: Path, fh) -> dict:
+    size = os.fstat(fh.fileno()).st_size
+    head = fh.read(8)
+    if len(head) < 8:
+        raise ValueError(f"{path} is not a model file: only {size} bytes")
+    n = int.from_bytes(head, "little")
+    if n > MAX_HEADER_BYTES:
+        raise ValueError(f"{path} is not a valid safetensors file: its header claims {n} bytes, more than "
+                         f"the {MAX_HEADER_BYTES} a model file's header may have")
+    if n > size - 8:
+        raise ValueError(f"{path} is not a valid safetensors file: its header claims {n} bytes "
+                         f"but the file has {size}; it is truncated or not a safetensors file")
+    raw = fh.read(n)
     try:
-        header = json.loads(raw, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ValueError(f"{path} is not a valid safetensors file: its header is not JSON") from None
+        text = raw.decode("utf-8")
+        depth = nesting_depth(text)
+        if depth > MAX_DEPTH:
+            raise ValueError(f"it nests {depth} levels deep, and a model file's header nests {MAX_DEPTH} at most")
+        header = json.loads(text, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        why = f" ({exc})" if str(exc).startswith("it nests") else ""
+        raise ValueError(f"{path} is not a valid safetensors file: its header is not JSON{why}") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path} is not a valid safetensors file: its header is not a JSON object")
     metadata = header.get("__metadata__")
@@ -230,30 +218,6 @@ def _data_size(path: Path, header: dict) -> int:
     return end
 
 
-def _check_shapes(path: Path, header: dict, net_config) -> None:
-    """Compare the header's tensor shapes with the architecture before any weights are read or allocated."""
-    try:
-        sizes = [int(n) for n in net_config["sizes"]]
-        biases = [bool(b) for b in net_config["bias"]]
-        consistent = len(sizes) >= 2 and len(biases) == len(sizes) - 1 == len(net_config["activations"])
-    except (KeyError, TypeError, ValueError, OverflowError):
-        consistent = False
-    if not consistent:
-        return  # network_from_config says what is wrong with the architecture
-    for i in range(len(sizes) - 1):
-        needed = {"W": (sizes[i + 1], sizes[i])}
-        if biases[i]:
-            needed["b"] = (sizes[i + 1],)
-        for name, shape in needed.items():
-            key = f"layers.{i}.{name}"
-            if key not in header:
-                raise ValueError(f"{path}: tensor {key} is missing")
-            found = tuple(header[key]["shape"])
-            if found != shape:
-                raise ValueError(f"{path}: tensor {key} has shape {found}; the architecture in its metadata "
-                                 f"needs {shape}")
-
-
 def _checksum(model_json: str, tensors: dict) -> str:
     """SHA-256 of the model JSON and of each tensor's name, dtype, shape and bytes, in name order."""
     digest = hashlib.sha256(model_json.encode("utf-8"))
@@ -292,14 +256,15 @@ def _model_config(path: Path, metadata: dict) -> dict:
     if version != FORMAT_VERSION:
         raise ValueError(f"{path} has model format version {version!r}; this backprop "
                          f"({__version__}) reads version {FORMAT_VERSION!r}")
+    text = metadata.get("model")
+    if not isinstance(text, str):
+        raise ValueError(f"{path}: the model metadata is missing or not valid JSON (no model string)")
+    check_nesting(text, f"{path}: the model metadata")
     try:
-        config = json.loads(metadata["model"], parse_constant=_refuse_constant)
-        config["network"]["sizes"]
-    except (KeyError, TypeError, IndexError, ValueError, RecursionError) as exc:
+        config = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: the model metadata is missing or not valid JSON ({exc})") from None
-    if not isinstance(config, dict) or not isinstance(config["network"], dict):
-        raise ValueError(f"{path}: the model metadata is not a JSON object describing a network")
-    return config
+    return check_model_config(config, str(path))
 
 
 def network_from_config(net_config: dict, source: str = "the metadata") -> Network:

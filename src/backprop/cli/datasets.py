@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from ..data import DATASETS, find_mnist_files, mnist_search_paths
 from .common import print_json, stdout
@@ -42,5 +43,5 @@ def run(args) -> int:
     stdout.print(table)
     stdout.print("MNIST is looked for in (first match wins): " + ", ".join(paths), markup=False)
     for name, path in found.items():
-        stdout.print(f"  {name}: {path if path else '[yellow]not found[/]'}")
+        stdout.print(f"  {name}: ", path if path else Text("not found", style="yellow"), sep="")
     return 0

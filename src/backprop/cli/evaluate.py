@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 from rich.table import Table
+from rich.text import Text
 
 from ..data import DATASETS, SPLITS, Dataset, load_dataset, load_npz
 from ..data.dataset import _validation_indices
 from ..data.table import read_table
 from ..data.tabular import resolve_column
 from . import CLIError
-from .common import add_table_options, load_model, print_json, stdout, table_read_options
+from .common import add_table_options, load_model, print_json, shown, stdout, table_read_options
 from .tables import model_inputs
 
 
@@ -183,7 +184,7 @@ def run(args) -> int:
             head.add_row(key, str(scores[key]) if key == "n_samples" else f"{scores[key]:.4f}")
     stdout.print(head)
     if model.task == "classification":
-        labels = [str(c) for c in scores["classes"]]
+        labels = [shown(c, 40) for c in scores["classes"]]
         per_class = Table(title="per class", title_justify="left")
         for column in ("class", "precision", "recall", "support"):
             per_class.add_column(column, justify="right")
@@ -196,7 +197,7 @@ def run(args) -> int:
         for label in labels:
             matrix.add_column(label, justify="right")
         for i, (label, row) in enumerate(zip(labels, scores["confusion_matrix"])):
-            matrix.add_row(label, *[f"[bold]{v}[/]" if j == i else (str(v) if v else "[dim]0[/]")
+            matrix.add_row(label, *[Text(str(v), style="bold") if j == i else (str(v) if v else Text("0", style="dim"))
                                     for j, v in enumerate(row)])
         stdout.print(matrix)
     return 0

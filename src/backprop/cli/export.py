@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..io.atomic import check_destination
 from . import CLIError
 from .common import load_model, print_json, stdout
 
@@ -25,8 +26,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    if not (str(args.out.parent) == "" or args.out.parent.is_dir()):
-        raise CLIError(f"cannot write {args.out}: folder {args.out.parent} does not exist")
+    check_destination(args.out, inputs=[args.model])  # a writable folder; never the model file itself
     model = load_model(args.model)
     try:
         from ..onnx_export import export_onnx

@@ -17,7 +17,7 @@ Exit codes: 0 every entry within tolerance; 1 the gradient check failed;
 from __future__ import annotations
 
 from rich import box
-from rich.markup import escape
+from rich.text import Text
 from rich.table import Table
 
 from . import CLIError
@@ -64,7 +64,7 @@ def run(args) -> int:
         return 0 if result.passed else EXIT_FAILED
 
     acts = ", ".join(layer.activation.name for layer in net.layers)
-    title = escape(f"gradient check: sizes {'-'.join(map(str, net.sizes))}, activations [{acts}], "
+    title = (f"gradient check: sizes {'-'.join(map(str, net.sizes))}, activations [{acts}], "
                    f"loss {net.loss_fn.name}")
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
     for name, justify in (("layer", "left"), ("parameter", "left"), ("entries", "right"),
@@ -72,16 +72,17 @@ def run(args) -> int:
         table.add_column(name, justify=justify)
     for row in result.rows:
         table.add_row(f"{row.name} ({row.layer})", row.parameter, str(row.size), f"{row.max_abs_error:.2e}",
-                      f"{row.max_rel_error:.2e}", "pass" if row.passed else "[bold red]FAIL[/]")
+                      f"{row.max_rel_error:.2e}", "pass" if row.passed else Text("FAIL", style="bold red"))
     stdout.print(table)
     for note in notes:
-        stdout.print(escape(note), style="dim")
+        stdout.print(note, style="dim")
     stdout.print(f"{X.shape[0]} samples, {net.dtype.name}; central differences in float64 with eps = {result.eps:g}; "
                  f"tolerance: relative error <= {result.rtol:g} (errors below {result.floor:.2g} judged absolutely)")
     if result.passed:
-        stdout.print("[bold green]passed[/]: every parameter's gradient agrees with finite differences")
+        stdout.print(Text("passed", style="bold green"), ": every parameter's gradient agrees with finite differences",
+                     sep="")
         return 0
     failed = ", ".join(f"{r.parameter} of layer {r.name} (worst entry {list(r.worst)})" for r in result.rows
                        if not r.passed)
-    stdout.print(f"[bold red]FAILED[/]: {escape(failed)}")
+    stdout.print(Text("FAILED", style="bold red"), f": {failed}", sep="")
     return EXIT_FAILED

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .common import load_model, print_json, stdout
+from .common import load_model, print_json, shown, stdout
+
+MAX_LABELS_SHOWN = 50
+MAX_METADATA_SHOWN = 20_000  # characters of metadata JSON drawn in the terminal; --json gives it all
 
 
 def add_parser(sub) -> None:
@@ -60,17 +63,23 @@ def run(args) -> int:
                       f"{row['dropout_before']:g}" if row["dropout_before"] else "-", f"{row['parameters']:,}")
     stdout.print(table)
     if model.classes is not None:
-        stdout.print(f"classes: {', '.join(map(str, model.classes))}")
-    stdout.print(f"preprocessing: {info['preprocessing']}", markup=False)
+        labels = [shown(c, 40) for c in model.classes[:MAX_LABELS_SHOWN]]
+        more = len(model.classes) - len(labels)
+        stdout.print(f"classes: {', '.join(labels)}" + (f" ... ({more} more)" if more > 0 else ""))
+    stdout.print(f"preprocessing: {info['preprocessing']}")
     if info["inputs"]:
         columns = Table(title="input columns", title_justify="left")
         columns.add_column("column", overflow="fold")
         columns.add_column("what was done to it", ratio=1)
         for row in info["inputs"]:
-            columns.add_row(row["column"], row["treatment"], end_section=False)
+            columns.add_row(shown(row["column"]), shown(row["treatment"]), end_section=False)
         stdout.print(columns)
     rest = {k: v for k, v in model.metadata.items() if k not in ("columns", "feature_names")}
     if rest:
         stdout.print("metadata:")
-        stdout.print_json(json.dumps(rest, default=str))
+        text = json.dumps(rest, default=str, indent=2)
+        if len(text) <= MAX_METADATA_SHOWN:
+            stdout.print_json(text)
+        else:
+            stdout.print(text[:MAX_METADATA_SHOWN] + f"\n... ({len(text)} characters in all; info --json prints them)")
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import CLIError
 from .common import print_json, stdout
 
+MAX_HISTORY_DEPTH = 16  # a history nests 3 deep (the confusion matrix); deeper is not one
 HISTORY_FILE = "history.json"  # the name backprop.plots.HISTORY_FILE gives it; matplotlib loads lazily
 
 
@@ -39,6 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def load_history(path) -> dict:
     """Read a history JSON file; raise :class:`CLIError` with one clear line if it cannot be."""
+    from ..io.reading import describe_mode, open_regular
+
     if str(path) == "-":
         import sys
 
@@ -49,19 +52,27 @@ def load_history(path) -> dict:
     if not path.exists():
         raise CLIError(f"history file not found: {path}")
     if not path.is_file():
-        raise CLIError(f"history path is not a file: {path}")
+        raise CLIError(f"history path is not a file: {path} is {describe_mode(path.stat().st_mode)}")
+    with open_regular(path, "history file") as fh:
+        raw = fh.read()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise CLIError(f"{path} is not a UTF-8 text file; expected a history JSON file") from None
     return _unwrap(_parse(text, path))
 
 
 def _parse(text: str, path):
+    """JSON text of a history, nested no deeper than a history is."""
+    from ..io.nesting import check_nesting
+
+    check_nesting(text, str(path), limit=MAX_HISTORY_DEPTH)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CLIError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise CLIError(f"{path} nests too deeply to be a training history") from None
 
 
 def _unwrap(raw):

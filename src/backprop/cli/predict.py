@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ..data import write_predictions_csv
 from ..data.table import read_table
+from ..io.atomic import write_atomic
 from ..modelfile import check_writable
-from .common import add_table_options, load_model, print_json, table_read_options
+from .common import add_table_options, for_terminal, load_model, print_json, table_read_options
 from .tables import model_inputs
 
 
@@ -32,7 +33,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     to_stdout = args.out is None or args.out == "-"
     if not to_stdout:
-        check_writable(args.out)  # before any work: the folder exists, and OUT is not a folder
+        # Before any work: a writable folder, and never over one of the inputs.
+        check_writable(args.out, inputs=[args.model] + ([] if args.input == "-" else [args.input]))
     model = load_model(args.model)
     table = read_table(args.input, **table_read_options(args))
     X = model_inputs(model, table, "predict")
@@ -50,8 +52,8 @@ def run(args) -> int:
 
             from ..modelfile import to_plain
 
-            Path(args.out).write_text(json.dumps(result, indent=2, default=to_plain) + "\n", encoding="utf-8")
+            write_atomic(args.out, json.dumps(result, indent=2, default=to_plain) + "\n")
         return 0
-    write_predictions_csv(sys.stdout if to_stdout else Path(args.out), predictions,
+    write_predictions_csv(for_terminal(sys.stdout) if to_stdout else Path(args.out), predictions,
                           probabilities=probabilities, classes=model.classes)
     return 0

@@ -8,7 +8,10 @@ progress and writes files.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shlex
 import signal
 import sys
 import time
@@ -19,18 +22,21 @@ import numpy as np
 from rich.table import Table
 
 from .. import __version__
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import CHECKPOINT_FILE, checkpoint_lock, load_checkpoint, save_checkpoint
 from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, NonFiniteError, TrainingInterrupted
 from ..core.training import balanced_class_weights
 from ..data import DATASETS, PREPROCESSORS, load_dataset, load_npz, split_dataset
 from ..data.tabular import load_table, split_table
 from .defaults import auto_epochs, check_loss_suits, stop_summary
 from ..distributed import share_cores, shard, world
+from ..io.atomic import check_destination, write_atomic
+from ..io.state import check_order
 from ..model import Model
 from ..modelfile import check_writable
 from . import CLIError
 from .common import add_table_options, float_list, int_list, print_json, stderr, stdout, table_read_options
 from .progress import TrainingProgress
+from .resume import check_data, data_sha256, record_outputs, resume_settings
 
 # The defaults of every training option; a recipe replaces some, flags replace any.
 DEFAULTS = {
@@ -170,9 +176,15 @@ def data_source(args, options: dict) -> dict:
     ignore = [c for c in (args.ignore or "").split(",") if c.strip()]
     if ignore and args.csv is None:
         raise CLIError("--ignore drops columns of a table; it needs --csv")
-    return {"dataset": options["dataset"], "csv": None if args.csv is None else str(args.csv),
-            "npz": None if args.npz is None else str(args.npz), "target": args.target,
-            "read": table_read_options(args), "ignore": ignore}
+    data_dir = args.data_dir
+    if options["dataset"] == "mnist":
+        from ..data.mnist import resolve_data_dir
+
+        data_dir = resolve_data_dir(args.data_dir)  # so that --resume reads the same files, not a download
+    return {"dataset": options["dataset"], "csv": None if args.csv is None else _absolute(str(args.csv)),
+            "npz": None if args.npz is None else str(args.npz.absolute()), "target": args.target,
+            "read": table_read_options(args), "ignore": ignore,
+            "data_dir": None if data_dir is None else str(Path(data_dir).absolute())}
 
 
 def load_training_data(source: dict, options: dict, data_dir):
@@ -341,20 +353,24 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     rank0 = comm is None or comm.rank == 0
     if args.resume is not None:
         state, model, saved = load_checkpoint(args.resume)
-        options, source = saved["training"], saved["source"]
-        if args.epochs is not None:
-            options["epochs"] = args.epochs
+        options, source = resume_settings(args, state, saved, DEFAULTS)
     else:
-        state = None
+        state, saved = None, {}
         options = resolve_options(args)
         source = data_source(args, options)
     _check_options(options)
-    if args.out is not None:
-        check_writable(args.out)  # before training, not after
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise CLIError(f"--checkpoint-every must be a positive integer; got {args.checkpoint_every}")
+    inputs = [source["csv"], source["npz"], getattr(args, "recipe", None),
+              None if args.resume is None else args.resume / CHECKPOINT_FILE]
+    _check_outputs(args, inputs)  # before training, not after; on every process, so that all stop alike
 
     train, validation, extra = load_training_data(source, options, args.data_dir)
+    digest = data_sha256(train, validation)
+    if state is not None:
+        check_data(saved, digest, source, args.resume)
+        if state.order is not None and comm is None:
+            check_order(state.order, train.n_samples, str(args.resume))
     if options.get("auto_epochs") and state is None:
         options.update(auto_epochs(train.n_samples, options["batch_size"], validation is not None))
     check_loss_suits(options, train, source)
@@ -378,7 +394,9 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     if train.feature_names is not None:
         model.metadata["feature_names"] = list(train.feature_names)
     checkpoint_dir = args.checkpoint or args.resume
-    keep = {"training": options, "source": source}
+    keep = {"training": options, "source": source, "data_sha256": digest,
+            "recipe": saved.get("recipe", getattr(args, "recipe", None)),
+            "outputs": record_outputs(args)}  # on resume, args already hold the saved outputs
     save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
 
     optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else {}
@@ -398,6 +416,9 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
             rows = shard(validation.n_samples, comm)
             validation_data = (validation.X[rows], validation.y[rows]) if rows.stop > rows.start else None
     started = time.perf_counter()
+    held = contextlib.ExitStack()  # the checkpoint folder's lock, while training writes into it
+    if checkpoint_dir and rank0:
+        held.enter_context(checkpoint_lock(checkpoint_dir))
     try:
         history = model.fit(
             X, y, validation_data=validation_data, sample_weight=_class_weights(options, train, y),
@@ -421,11 +442,12 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
                 save_checkpoint(folder, interrupted.state, model, keep)
             name = signal.Signals(signum).name
             stderr.print(f"backprop train: stopped by {name} ({interrupted}); checkpoint written to {folder}. "
-                         f"Resume with: backprop train --resume {folder}", soft_wrap=True)
+                         f"Resume with: backprop train --resume {shlex.quote(str(folder))}", soft_wrap=True)
         return 128 + signum
     finally:
         if progress is not None:
             progress.close()
+        held.close()
     seconds = time.perf_counter() - started
     if not rank0:
         return 0  # rank 0 alone evaluates, reports and writes files
@@ -450,7 +472,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
 
     written = {}
     if args.out is not None:
-        model.save(args.out)
+        _save_or_rescue(model, args.out, checkpoint_dir)
         written["model"] = str(args.out)
     if args.plots is not None:
         written["plots"] = [str(p) for p in _write_plots(args.plots, result, model, validation or train)]
@@ -470,6 +492,48 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     return 0
 
 
+def _check_outputs(args, inputs) -> None:
+    """Every destination is a writable folder on a real file system, and no output is one of the inputs."""
+    if args.out is not None:
+        check_writable(args.out, inputs)
+    if args.plots is not None:
+        try:
+            args.plots.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CLIError(f"cannot create the plot folder {args.plots}: {exc.strerror}") from None
+        check_destination(args.plots / "history.json", inputs)
+    if args.checkpoint is not None:
+        try:
+            args.checkpoint.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CLIError(f"cannot create the checkpoint folder {args.checkpoint}: {exc.strerror}") from None
+        # The checkpoint resumed from is an input that this run goes on writing: not a clash.
+        resumed = None if args.resume is None else args.resume / CHECKPOINT_FILE
+        check_destination(args.checkpoint / CHECKPOINT_FILE, [i for i in inputs if i != resumed])
+
+
+def _save_or_rescue(model, out: Path, checkpoint_dir) -> None:
+    """Save the trained model; if that fails now, after training, keep it elsewhere and say where."""
+    try:
+        model.save(out)
+        return
+    except OSError as exc:
+        failure = str(exc)
+    import tempfile
+
+    tried = []
+    for folder in (Path(tempfile.gettempdir()), Path.home()):
+        rescue = folder / f"backprop-rescued-{os.getpid()}-{out.name or 'model.safetensors'}"
+        try:
+            model.save(rescue)
+        except (OSError, ValueError) as exc:
+            tried.append(f"{rescue}: {exc}")
+            continue
+        raise CLIError(f"{failure}; the trained model was kept in {rescue} instead")
+    kept = f"; the last checkpoint is in {checkpoint_dir}" if checkpoint_dir else ""
+    raise CLIError(f"{failure}; the model could not be kept elsewhere either ({'; '.join(tried)}){kept}")
+
+
 def _default_checkpoint_dir(args) -> Path:
     """Where an interrupted run without --checkpoint saves its state."""
     if args.out is not None:
@@ -484,7 +548,7 @@ def _write_plots(folder: Path, history: dict, model: Model, data) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CLIError(f"cannot create the plot folder {folder}: {exc.strerror}") from None
-    (folder / "history.json").write_text(json.dumps(history, indent=2))
+    write_atomic(folder / "history.json", json.dumps(history, indent=2))
     kwargs = {}
     if model.task == "classification" and data.n_features == 2:
         kwargs = dict(predict_proba=model.predict_proba, X=data.X, y=data.y, classes=model.classes)

@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from .activations import get_activation
-from .layers import Dense, DenseCache, Dropout, Layer
+from .layers import Dense, DenseCache, Dropout
 from .losses import FUSED_OUTPUTS, FusedOutput, Loss, get_loss
 from .validation import check_dtype, check_matrix, check_positive_int, check_rng, check_sample_weight
 from .workspace import Workspace

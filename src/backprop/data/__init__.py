@@ -20,7 +20,7 @@ import numpy as np
 from ..core.validation import check_positive_int, check_rng
 from .dataset import TASKS, Dataset, infer_task, split_dataset, train_validation_split
 from .columns import ColumnPreprocessing
-from .files import load_csv, load_features_csv, load_npz, write_predictions_csv
+from .files import load_csv, load_features_csv, load_npz, neutralise_formula, write_predictions_csv
 from .generated import GENERATORS, circles, gaussians, moons, sine, spirals, xor
 from .mnist import (
     find_mnist_files, load_mnist, mnist_search_paths, read_idx, resolve_data_dir, write_idx,
@@ -40,7 +40,7 @@ __all__ = [
     "xor", "circles", "moons", "spirals", "gaussians", "sine",
     "load_digits", "load_iris", "load_wine", "load_breast_cancer", "load_diabetes", "load_toy",
     "load_mnist", "read_idx", "write_idx", "resolve_data_dir", "mnist_search_paths", "find_mnist_files",
-    "load_csv", "load_npz", "load_features_csv", "write_predictions_csv",
+    "load_csv", "load_npz", "load_features_csv", "write_predictions_csv", "neutralise_formula",
     "read_table", "load_table", "split_table", "ColumnPreprocessing",
     "Scaler", "Standardizer", "MinMaxScaler", "IdentityScaler", "PREPROCESSORS", "get_preprocessor",
 ]

@@ -14,19 +14,35 @@ line and column of the first bad value.
 from __future__ import annotations
 
 import csv
-import zipfile
-import zlib
+import stat
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import TASKS, Dataset, infer_task
 
-__all__ = ["load_csv", "load_features_csv", "load_npz", "write_predictions_csv"]
+__all__ = ["load_csv", "load_features_csv", "load_npz", "write_predictions_csv", "neutralise_formula"]
 
-# What the zip layer under np.load raises for a damaged archive: bad headers and checksums, broken
-# deflate streams, and features it does not support (encryption, patched data) for members it cannot read.
-_ZIP_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
+# A cell that starts with one of these is read as a formula by spreadsheet programs (=cmd|..., @SUM(...)).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise_formula(value):
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` so that it shows as text.
+
+    Cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    (and their full-width forms) are formulas to Excel, LibreOffice and Google
+    Sheets; prediction files hold labels from training data, which anyone may
+    have written (``=cmd|' /C calc'!A0``). Numbers, and text that reads as a
+    number (``-1.5``), are left as they are.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
 
 
 def _check_task(task) -> None:
@@ -35,11 +51,14 @@ def _check_task(task) -> None:
 
 
 def _check_file(path, what: str) -> Path:
+    from ..io.reading import describe_mode
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{what} not found: {path}")
-    if not path.is_file():
-        raise ValueError(f"{what} {path} is not a file")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):  # a FIFO would block the read for ever, a device never end
+        raise ValueError(f"{what} {path} is not a file: it is {describe_mode(mode)}")
     return path
 
 
@@ -211,47 +230,23 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
         ``None`` infers it as :func:`load_csv` does.
     """
     _check_task(task)
-    path = _check_file(path, "NPZ file")
-    with path.open("rb") as fh:
-        start = fh.read(4)
-    if start != b"PK\x03\x04" and start != b"\x93NUM":
-        # np.load would take anything that is neither zip nor .npy for a pickle, and suggest unpickling it.
-        what = "it is empty" if not start else f"it starts with {start!r}, not the zip signature b'PK\\x03\\x04'"
-        raise ValueError(f"{path} cannot be read as an .npz archive: {what}; "
-                         "write one with np.savez(path, X=X, y=y)")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, *_ZIP_ERRORS) as exc:
-        raise ValueError(f"{path} cannot be read as an .npz archive: {exc}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array, not an .npz archive of arrays X and y")
-    with archive:
-        missing = [key for key in ("X", "y") if key not in archive.files]
-        if missing:
-            raise ValueError(
-                f"{path} has no array {' or '.join(missing)}; it holds {', '.join(archive.files) or 'nothing'}, "
-                "and X (n_samples, n_features) and y (n_samples,) are needed"
-            )
-        arrays = {}
-        for key in ("X", "y", "feature_names"):
-            if key not in archive.files:
-                continue
-            try:
-                arrays[key] = archive[key]
-            except ValueError as exc:
-                if "allow_pickle" not in str(exc):
-                    raise ValueError(f"{path}: array {key!r} cannot be read ({exc})") from None
-                raise ValueError(
-                    f"{path}: array {key!r} is stored as Python objects, which are not loaded because "
-                    "unpickling can run code; save numbers, or labels as fixed-width strings "
-                    "(np.asarray(y, dtype=str))"
-                ) from None
-            except _ZIP_ERRORS as exc:
-                raise ValueError(f"{path}: array {key!r} is damaged ({exc})") from None
+    from .npz import read_npz_arrays
 
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"NPZ file not found: {path}")
+    files, arrays = read_npz_arrays(path, ("X", "y", "feature_names"))
+    missing = [key for key in ("X", "y") if key not in arrays]
+    if missing:
+        raise ValueError(
+            f"{path} has no array {' or '.join(missing)}; it holds {', '.join(files[:20]) or 'nothing'}, "
+            "and X (n_samples, n_features) and y (n_samples,) are needed"
+        )
     X, y = arrays["X"], arrays["y"]
     if X.ndim != 2 or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise ValueError(f"{path}: X must be a 2-D numeric array; got shape {X.shape}, dtype {X.dtype}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{path}: X has shape {X.shape}; expected at least one row and one column")
     if not np.all(np.isfinite(X)):
         row, col = np.argwhere(~np.isfinite(X))[0]
         raise ValueError(f"{path}: X[{row}, {col}] is {X[row, col]}; expected finite numbers")
@@ -307,10 +302,15 @@ def write_predictions_csv(path_or_file, predictions, probabilities=None, classes
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
         rows = zip(*(c.tolist() for c in columns))
-        writer.writerows([v for part in parts for v in part] for parts in rows)
+        writer.writerows([neutralise_formula(v) for part in parts for v in part] for parts in rows)
 
     if hasattr(path_or_file, "write"):
         write(path_or_file)
     else:
-        with Path(path_or_file).open("w", newline="", encoding="utf-8") as f:
-            write(f)
+        import io
+
+        from ..io.atomic import write_atomic
+
+        text = io.StringIO(newline="")
+        write(text)
+        write_atomic(path_or_file, text.getvalue())

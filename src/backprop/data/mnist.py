@@ -52,14 +52,16 @@ import hashlib
 import http.client
 import math
 import os
-import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import write_atomic
+from ..io.reading import open_regular
 from .dataset import Dataset
+from .idx_limits import gunzip_bounded, read_idx_bytes
 
 __all__ = [
     "DATA_ENV", "IMAGES_MAGIC", "LABELS_MAGIC", "MIRRORS", "MNIST_FILES", "SHA256", "SIZES", "SPLITS",
@@ -186,16 +188,21 @@ def parse_idx(data: bytes, source: str = "<bytes>", *, magic: int | None = None)
     return flat.astype(dtype.newbyteorder("=")).reshape(shape)
 
 
-def read_uncompressed(path) -> bytes:
-    """Return a file's bytes, gunzipped if it starts with the gzip magic bytes ``1f 8b``."""
+def read_uncompressed(path, *, limit: int | None = None) -> bytes:
+    """Return a file's bytes, gunzipped if it starts with the gzip magic bytes ``1f 8b``.
+
+    Only a regular file is read (:func:`backprop.io.open_regular`). With
+    ``limit``, a file that holds, or expands to, more than ``limit`` bytes is
+    refused as soon as decompression passes it: nothing larger is ever held.
+    """
     path = Path(path)
-    data = path.read_bytes()
+    with open_regular(path, "data file") as fh:
+        data = fh.read()
     if data[:2] != _GZIP_MAGIC:
+        if limit is not None and len(data) > limit:
+            raise ValueError(f"{path}: {len(data)} bytes, more than the {limit} expected")
         return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: a damaged or truncated gzip file ({exc})") from None
+    return gunzip_bounded(path, data, limit)
 
 
 def read_idx(path, *, magic: int | None = None) -> np.ndarray:
@@ -214,19 +221,12 @@ def read_idx(path, *, magic: int | None = None) -> np.ndarray:
     ValueError
         If the file is not a complete, well-formed IDX file.
     """
-    return parse_idx(read_uncompressed(path), str(path), magic=magic)
+    return parse_idx(read_idx_bytes(path, magic=magic), str(path), magic=magic)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write through the project's one atomic writer (:func:`backprop.io.write_atomic`)."""
+    write_atomic(path, data)
 
 
 def write_idx(path, array, compress: bool = False) -> Path:
@@ -352,7 +352,7 @@ def download_mnist(names=MNIST_FILES, data_dir=None, *, checksums: dict | None =
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:
                     data = response.read()
-                raw = gzip.decompress(data) if data[:2] == _GZIP_MAGIC else data
+                raw = gunzip_bounded(url, data, SIZES.get(name)) if data[:2] == _GZIP_MAGIC else data  # no bomb
                 actual = hashlib.sha256(raw).hexdigest()
                 if actual != expected:
                     errors.append(f"{url}: SHA-256 mismatch (expected {expected}, got {actual})")
@@ -382,7 +382,7 @@ def validation_size(n_train: int) -> int:
 
 
 def _read_checked(path: Path, name: str, magic: int, verify: bool, checksums: dict | None) -> np.ndarray:
-    raw = read_uncompressed(path)
+    raw = read_idx_bytes(path, magic=magic)
     if verify:
         custom = checksums is not None and name in checksums
         if custom or len(raw) == SIZES[name]:

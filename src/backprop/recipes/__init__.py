@@ -36,6 +36,8 @@ OPTIONS = {
     "validation_split": float, "early_stopping": bool, "patience": int, "preprocess": str, "n_samples": int,
     "dropout": list, "input_dropout": float, "max_norm": float, "class_weight": str,
 }
+MAX_RECIPE_BYTES = 1_000_000
+MAX_RECIPE_DEPTH = 8  # a recipe is a table of options; hidden = [300, 100] nests 2 deep
 TOP_LEVEL = {"description": str, "reference": str, "paper_test_error": float, "train": dict}
 
 
@@ -46,8 +48,8 @@ def list_recipes() -> list[str]:
 
 def _path(name_or_path: str) -> Path:
     path = Path(name_or_path)
-    if path.suffix == ".toml" and path.is_file():
-        return path
+    if path.suffix == ".toml" and path.exists():
+        return path  # open_regular refuses a FIFO or a folder by name
     candidate = RECIPE_DIR / f"{name_or_path}.toml"
     if candidate.is_file():
         return candidate
@@ -57,11 +59,20 @@ def _path(name_or_path: str) -> Path:
 
 def read_recipe(name_or_path: str) -> dict:
     """The whole recipe, checked: ``description``, ``reference``, ``paper_test_error`` and ``train``."""
+    from ..io.nesting import check_nesting
+    from ..io.reading import open_regular
+
     path = _path(name_or_path)
+    with open_regular(path, "recipe") as fh:
+        raw = fh.read(MAX_RECIPE_BYTES + 1)
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise ValueError(f"recipe {path} is larger than {MAX_RECIPE_BYTES} bytes; a recipe is a short TOML file")
     try:
-        recipe = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"recipe {path} is not valid TOML: {exc}") from None
+        text = raw.decode("utf-8")
+        check_nesting(text, f"recipe {path}", limit=MAX_RECIPE_DEPTH)
+        recipe = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"recipe {path} is not valid TOML: {exc or 'nested too deeply'}") from None
     for key, value in recipe.items():
         _check(path, key, value, TOP_LEVEL)
     if "train" not in recipe:
