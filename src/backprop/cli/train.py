@@ -181,8 +181,9 @@ def data_source(args, options: dict) -> dict:
         from ..data.mnist import resolve_data_dir
 
         data_dir = resolve_data_dir(args.data_dir)  # so that --resume reads the same files, not a download
-    return {"dataset": options["dataset"], "csv": None if args.csv is None else _absolute(str(args.csv)),
-            "npz": None if args.npz is None else str(args.npz.absolute()), "target": args.target,
+    # Paths as the user gave them (messages name them so); a checkpoint keeps them absolute.
+    return {"dataset": options["dataset"], "csv": None if args.csv is None else str(args.csv),
+            "npz": None if args.npz is None else str(args.npz), "target": args.target,
             "read": table_read_options(args), "ignore": ignore,
             "data_dir": None if data_dir is None else str(Path(data_dir).absolute())}
 
@@ -394,7 +395,8 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     if train.feature_names is not None:
         model.metadata["feature_names"] = list(train.feature_names)
     checkpoint_dir = args.checkpoint or args.resume
-    keep = {"training": options, "source": source, "data_sha256": digest,
+    absolute = {key: None if source[key] is None else _absolute(source[key]) for key in ("csv", "npz")}
+    keep = {"training": options, "source": {**source, **absolute}, "data_sha256": digest,
             "recipe": saved.get("recipe", getattr(args, "recipe", None)),
             "outputs": record_outputs(args)}  # on resume, args already hold the saved outputs
     save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
