@@ -67,11 +67,15 @@ def test_a_signal_finishes_the_batch_saves_and_says_how_to_resume(tmp_path, unin
     if explicit_folder:
         folder = tmp_path / "ckpt"
         proc = backprop(*RUN, "--out", out, "--checkpoint", folder, "--checkpoint-every", "1000")
-        time.sleep(2.5)  # past the imports: from then on a signal means "stop cleanly"
+        # Training holds the folder's lock: from then on a signal means "stop cleanly".
+        deadline = time.monotonic() + 120
+        while not (folder / ".lock").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
     else:
         folder = tmp_path / "model.checkpoint"  # the default next to --out
         proc = backprop(*RUN, "--out", out)
-        time.sleep(2.5)
+        time.sleep(5.0)  # past the imports (pandas, matplotlib), well into training
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig, err
