@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import backprop as bp
 from backprop.explain import WeightRef, explain, parse_weight, random_samples, to_dict
-from backprop.explain_render import (
+from backprop.explain.render import (
     format_latex_number, format_number, render, render_json, render_latex, render_markdown, terminal_text,
 )
 

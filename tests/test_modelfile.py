@@ -33,7 +33,7 @@ def test_file_holds_the_architecture_and_metadata(saved):
 
 def test_a_bare_network_can_be_saved(tmp_path):
     net = bp.Network.from_sizes([2, 3, 1], seed=0)
-    modelfile.save(net, tmp_path / "n.safetensors")
+    bp.save(net, tmp_path / "n.safetensors")
     again = bp.load(tmp_path / "n.safetensors")
     assert np.array_equal(again.network.layers[1].W, net.layers[1].W)
 
@@ -42,7 +42,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(saved, tmp_path):
     _, path = saved
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        modelfile.save(bp.Network.from_sizes([2, 1]), tmp_path / "missing" / "m.safetensors")
+        bp.save(bp.Network.from_sizes([2, 1]), tmp_path / "missing" / "m.safetensors")
 
 
 def corrupt(path: Path, how: str) -> Path:

@@ -5,13 +5,12 @@
 ...                             loss="sse", bias=True, seed=0, dtype="float64")
 """
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402,F401  (one place, imported by the modules too)
 
 from .core import *  # noqa: F401,F403  (the public API of the engine)
 from .core import __all__ as _core_all
 
-from .model import Model  # noqa: E402
-from .modelfile import load, save  # noqa: E402
+from .model import Model, load, save  # noqa: E402
 from .gradcheck import gradcheck, GradcheckResult  # noqa: E402
 
 __all__ = [*_core_all, "Model", "load", "save", "gradcheck", "GradcheckResult"]

@@ -31,7 +31,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from . import __version__
+from ._version import __version__
 from .core.training import TrainingState
 from .model import Model
 from .io.atomic import write_atomic

@@ -9,6 +9,7 @@ same transformation; it is what ``backprop train`` saves and ``bp.load`` returns
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -19,8 +20,9 @@ from .core.training import TASKS, History, evaluate, split_validation
 from .core.validation import check_matrix, check_rng, check_sample_weight
 from .data.columns import table_inputs
 from .data.preprocessing import get_preprocessor
+from .modelfile import read_model, write_model
 
-__all__ = ["Model"]
+__all__ = ["Model", "save", "load"]
 
 
 class Model:
@@ -265,9 +267,7 @@ class Model:
 
     def save(self, path) -> None:
         """Write the model as a safetensors file (see :mod:`backprop.modelfile`)."""
-        from .modelfile import save
-
-        save(self, path)
+        write_model(path, self.config(), self.network)
 
     def config(self) -> dict:
         """Everything but the weights, as plain data."""
@@ -363,3 +363,33 @@ def _cast(arr: np.ndarray, dtype: np.dtype, name: str, stage: str = "") -> np.nd
                              f"finite value {np.finfo(dtype).max:.4g}); rescale the data or use float64")
         raise ValueError(f"{name}{list(where)}{stage} is {value}; expected finite numbers")
     return arr.astype(dtype, copy=False)
+
+
+def save(model: Model | Network, path) -> Path:
+    """Write ``model`` (or a bare network, saved as a regression model) to ``path``; return the path."""
+    if isinstance(model, Network):
+        model = Model(model, task="regression")
+    return write_model(path, model.config(), model.network)
+
+
+def load(path) -> Model:
+    """Read a model file written by :func:`save`.
+
+    Only a regular file is opened (a FIFO or device is refused, never read).
+    The metadata is checked against the schema of :mod:`backprop.io.schema`
+    and the tensors' dtypes and shapes against it before any weight is read.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not a backprop model, is truncated or corrupted, comes
+        from an unknown format version, its metadata breaks the schema, or its
+        weights do not fit the architecture its metadata describes.
+    """
+    config, network = read_model(path)
+    try:
+        return Model.from_config(config, network)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{path}: the model metadata is invalid ({exc})") from None

@@ -45,15 +45,14 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from . import __version__
+from ._version import __version__
 from .core import Network
 from .io.atomic import check_destination, write_atomic
 from .io.nesting import MAX_DEPTH, check_nesting, nesting_depth
 from .io.reading import open_regular
 from .io.schema import check_model_config, check_tensors
-from .model import Model
 
-__all__ = ["save", "load", "read_metadata", "check_writable", "FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES"]
+__all__ = ["write_model", "read_model", "read_metadata", "check_writable", "FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES"]
 
 FORMAT = "backprop-model"
 FORMAT_VERSION = "1"
@@ -62,17 +61,16 @@ _DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 
                 "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
-def save(model: Model | Network, path) -> Path:
-    """Write ``model`` (or a bare network, saved as a regressor-free network model) to ``path``.
+def write_model(path, config: dict, network: Network) -> Path:
+    """Write a model's plain-data ``config`` and ``network``'s weights to ``path``, atomically.
 
-    Returns the path written.
+    Returns the path written. :meth:`backprop.Model.save` and
+    :func:`backprop.save` call it; ``config`` is :meth:`backprop.Model.config`.
     """
-    if isinstance(model, Network):
-        model = Model(model, task="regression")
-    config = model.config()
+    config = dict(config)
     config["metadata"] = {**config.get("metadata", {}), "backprop_version": __version__}
     tensors = {}
-    for i, layer in enumerate(model.network.layers):
+    for i, layer in enumerate(network.layers):
         tensors[f"layers.{i}.W"] = np.ascontiguousarray(layer.W)
         if layer.b is not None:
             tensors[f"layers.{i}.b"] = np.ascontiguousarray(layer.b)
@@ -115,8 +113,8 @@ def read_metadata(path) -> dict:
     return _model_config(path, header.get("__metadata__") or {})
 
 
-def load(path) -> Model:
-    """Read a model file written by :func:`save`.
+def read_model(path) -> tuple[dict, Network]:
+    """Read a model file written by :func:`write_model`: its config (plain data) and its network.
 
     Only a regular file is opened (a FIFO or device is refused, never read).
     The metadata is checked against the schema of :mod:`backprop.io.schema`
@@ -148,10 +146,20 @@ def load(path) -> Model:
     if stored is not None and stored != _checksum(metadata["model"], tensors):
         raise ValueError(f"{path} is damaged: its contents do not match the SHA-256 checksum stored in it; "
                          "it was changed or corrupted after it was saved")
-    try:
-        return Model.from_config(config, network)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"{path}: the model metadata is invalid ({exc})") from None
+    return config, network
+
+
+def __getattr__(name):
+    """``backprop.modelfile.save`` and ``load``, from before they moved to :mod:`backprop.model`."""
+    if name in ("save", "load"):
+        import warnings
+
+        from . import model  # only for these old names, never at import time
+
+        warnings.warn(f"backprop.modelfile.{name} is now backprop.{name} (backprop.model.{name})",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(model, name)
+    raise AttributeError(f"module 'backprop.modelfile' has no attribute {name!r}")
 
 
 def _read_header(path: Path, fh) -> dict:

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .core.activations import Softplus
 from .core.network import Network
 from .model import Model

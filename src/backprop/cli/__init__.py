@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from .. import __version__
+from .._version import __version__
 
 # Each name is a module of this package that defines add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("train", "evaluate", "predict", "info", "datasets", "plot", "explain", "gradcheck", "export", "studio")

@@ -117,11 +117,11 @@ def table_read_options(args) -> dict:
 
 
 def load_model(path):
-    """:func:`backprop.modelfile.load`, after a look at the first bytes: a table or a text file given
+    """:func:`backprop.load`, after a look at the first bytes: a table or a text file given
     where a model file belongs is named as such, rather than as a damaged safetensors header."""
     from pathlib import Path
 
-    from ..modelfile import load
+    from ..model import load
 
     path = Path(path)
     if path.is_file():

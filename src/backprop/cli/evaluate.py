@@ -59,7 +59,7 @@ def _rows_of_split(n: int, split: str, data: dict, what: str) -> np.ndarray:
 
 
 def _same_file(path, data: dict | None) -> bool:
-    from .train import file_sha256
+    from .train_data import file_sha256
 
     return bool(data) and str(path) != "-" and data.get("sha256") == file_sha256(path)
 

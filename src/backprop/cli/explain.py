@@ -276,7 +276,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..explain import explain
-    from ..explain_render import render_json, render_latex, render_markdown, render_terminal
+    from ..explain.render import render_json, render_latex, render_markdown, render_terminal
 
     if not 1 <= args.digits <= 17:
         raise CLIError(f"--digits must be from 1 to 17; got {args.digits}")

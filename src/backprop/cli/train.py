@@ -9,7 +9,6 @@ progress and writes files.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import signal
@@ -19,23 +18,23 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-from rich.table import Table
 
-from .. import __version__
+from .._version import __version__
 from ..checkpoint import CHECKPOINT_FILE, checkpoint_lock, load_checkpoint, save_checkpoint
 from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, NonFiniteError, TrainingInterrupted
 from ..core.training import balanced_class_weights
-from ..data import DATASETS, PREPROCESSORS, load_dataset, load_npz, split_dataset
-from ..data.tabular import load_table, split_table
+from ..data import DATASETS, PREPROCESSORS
 from .defaults import auto_epochs, check_loss_suits, stop_summary
 from ..distributed import share_cores, shard, world
-from ..io.atomic import check_destination, write_atomic
+from ..io.atomic import check_destination
 from ..io.state import check_order
 from ..model import Model
 from ..modelfile import check_writable
 from . import CLIError
-from .common import add_table_options, float_list, int_list, print_json, stderr, stdout, table_read_options
+from .common import add_table_options, float_list, int_list, print_json, stderr
 from .progress import TrainingProgress
+from .train_data import _absolute, data_source, load_training_data
+from .train_report import _summary, _write_plots
 from .resume import check_data, data_sha256, record_outputs, resume_settings
 
 # The defaults of every training option; a recipe replaces some, flags replace any.
@@ -164,90 +163,6 @@ def resolve_options(args) -> dict:
     if args.csv is not None or args.npz is not None:
         options["dataset"] = None
     return options
-
-
-def data_source(args, options: dict) -> dict:
-    """Where the data comes from, as plain data (kept in checkpoints and model files)."""
-    given = [name for name in ("dataset", "csv", "npz") if getattr(args, name) is not None]
-    if len(given) > 1:
-        raise CLIError("give one of --dataset, --csv and --npz")
-    if args.csv is not None and args.target is None:
-        raise CLIError("--csv needs --target COLUMN, the column to predict")
-    ignore = [c for c in (args.ignore or "").split(",") if c.strip()]
-    if ignore and args.csv is None:
-        raise CLIError("--ignore drops columns of a table; it needs --csv")
-    data_dir = args.data_dir
-    if options["dataset"] == "mnist":
-        from ..data.mnist import resolve_data_dir
-
-        data_dir = resolve_data_dir(args.data_dir)  # so that --resume reads the same files, not a download
-    # Paths as the user gave them (messages name them so); a checkpoint keeps them absolute.
-    return {"dataset": options["dataset"], "csv": None if args.csv is None else str(args.csv),
-            "npz": None if args.npz is None else str(args.npz), "target": args.target,
-            "read": table_read_options(args), "ignore": ignore,
-            "data_dir": None if data_dir is None else str(Path(data_dir).absolute())}
-
-
-def load_training_data(source: dict, options: dict, data_dir):
-    """The training and validation sets (validation may be None), and what the model must remember of them.
-
-    The third value is ``{"columns": record or None, "data": where the rows came from}``.
-    """
-    fraction, seed = options["validation_split"], options["seed"]
-    if not 0 <= fraction < 1:
-        raise CLIError(f"--validation-split must be in [0, 1); got {fraction}")
-    extra = {"columns": None, "data": None}
-    if source["csv"] is not None:
-        read = source.get("read") or {}
-        table = load_table(source["csv"], source["target"], ignore=source.get("ignore") or (), **read)
-        train, validation, columns = split_table(table, fraction, seed)
-        extra["columns"] = columns.to_dict()
-        extra["data"] = {"file": _absolute(source["csv"]), "sha256": table.table.sha256, "kind": "table",
-                         "target": table.target, "rows": table.n_samples, "read": read,
-                         "ignore": list(table.ignored), "validation_split": fraction, "seed": seed}
-        return (*_subsample(train, options, seed), validation, extra)
-    if source["npz"] is not None:
-        data = load_npz(Path(source["npz"]))
-        extra["data"] = {"file": _absolute(source["npz"]), "sha256": file_sha256(source["npz"]), "kind": "npz",
-                         "rows": data.n_samples, "validation_split": fraction, "seed": seed}
-    else:
-        name = source["dataset"]
-        if name == "mnist":
-            return (load_dataset(name, split="train", data_dir=data_dir, n_samples=options["n_samples"],
-                                 seed=seed),
-                    load_dataset(name, split="validation", data_dir=data_dir), extra)
-        data = load_dataset(name, seed=seed, data_dir=data_dir)
-    if fraction == 0:
-        train, validation = data, None
-    else:
-        train, validation = split_dataset(data, fraction, seed)
-    return (*_subsample(train, options, seed), validation, extra)
-
-
-def _subsample(train, options: dict, seed) -> tuple:
-    if options["n_samples"] is not None and options["n_samples"] < train.n_samples:
-        import numpy as np
-
-        rows = np.sort(np.random.default_rng(seed).choice(train.n_samples, options["n_samples"], replace=False))
-        train = train.subset(rows)
-    return (train,)
-
-
-def _absolute(path: str) -> str:
-    return path if path == "-" else str(Path(path).resolve())
-
-
-def file_sha256(path) -> str | None:
-    """The SHA-256 of a file's bytes (None for standard input), read in chunks."""
-    import hashlib
-
-    if str(path) == "-":
-        return None
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _dropout(options: dict):
@@ -541,41 +456,3 @@ def _default_checkpoint_dir(args) -> Path:
     if args.out is not None:
         return args.out.with_name(args.out.stem + ".checkpoint")
     return Path("backprop-checkpoint")
-
-
-def _write_plots(folder: Path, history: dict, model: Model, data) -> list[Path]:
-    from ..plots import write_plots
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CLIError(f"cannot create the plot folder {folder}: {exc.strerror}") from None
-    write_atomic(folder / "history.json", json.dumps(history, indent=2))
-    kwargs = {}
-    if model.task == "classification" and data.n_features == 2:
-        kwargs = dict(predict_proba=model.predict_proba, X=data.X, y=data.y, classes=model.classes)
-    elif model.task == "regression" and data.n_features == 1:
-        kwargs = dict(predict=model.predict, X=data.X, y=data.y)
-    if kwargs and data.feature_names is not None:
-        kwargs["feature_names"] = list(data.feature_names)
-    return [folder / "history.json", *write_plots(history, folder, **kwargs)]
-
-
-def _summary(model, history, final, seconds, data_name, train, validation, written, stop) -> None:
-    table = Table(title="backprop train", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("data", f"{data_name}: {train.n_samples} training, "
-                          f"{0 if validation is None else validation.n_samples} validation samples")
-    table.add_row("network", f"{' - '.join(map(str, model.network.sizes))}  "
-                             f"({model.network.n_parameters:,} parameters, "
-                             f"{', '.join(l.activation.name for l in model.network.layers)}; "
-                             f"loss {model.network.loss_fn.name})")
-    table.add_row("epochs", f"{len(history)} in {seconds:.1f} s; {stop['reason']}")
-    for key, value in final.items():
-        if key in ("epoch", "seconds"):
-            continue
-        table.add_row(key, f"{value:.4f}" if key != "lr" else f"{value:g}")
-    for key, value in written.items():
-        table.add_row(key, value if isinstance(value, str) else ", ".join(value))
-    stdout.print(table)

@@ -1,6 +1,6 @@
 """The one schema of a model file's metadata, checked whole when a file is loaded (and before one is saved).
 
-A model file's ``model`` metadata is JSON written by :func:`backprop.modelfile.save`;
+A model file's ``model`` metadata is JSON written by :func:`backprop.save`;
 a file from anyone else may hold anything. :func:`check_model_config` checks
 every field the project reads, so that a bad file is refused at load time with
 one line naming the field, instead of loading and failing later (or, worse,

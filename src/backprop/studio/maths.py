@@ -2,7 +2,7 @@
 
 Nothing here computes a derivative: :func:`backprop.explain.explain` does, on
 the session's network and the samples the page picks, and
-:func:`backprop.explain_render.render_markdown` writes it out as ``backprop
+:func:`backprop.explain.render.render_markdown` writes it out as ``backprop
 explain --format markdown`` does. :func:`markdown_html` turns that Markdown
 into HTML whose formulas the page's KaTeX draws.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from markdown_it import MarkdownIt
 
 from ..explain import explain
-from ..explain_render import render_latex, render_markdown
+from ..explain.render import render_latex, render_markdown
 from ..model import Model
 from .build import StudioData
 

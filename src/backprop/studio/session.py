@@ -14,9 +14,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..data import Dataset, load_csv
-from ..modelfile import load, save
+from ..model import load, save
 from . import maths
 from .build import StudioData, build_model, dense_layers, load_data
 from .pictures import line_picture, network_view, plane_pictures
