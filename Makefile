@@ -32,7 +32,9 @@ test: dev
 fuzz: dev
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -q -n 2
 
+# The peers (PyTorch, JAX) come from the bench extra; the library never imports them.
 bench: dev
+	$(PIP) install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_epoch.py --readme
 
 clean:
