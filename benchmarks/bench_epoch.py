@@ -55,13 +55,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from epoch_timers import GEMM_N, JAX, child, flops_per_epoch
+from epoch_timers import GEMM_N, JAX, PROTOTYPES, child, flops_per_epoch
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 IMPLEMENTATIONS = ("backprop", "pytorch", "jax_scan", "jax_loop", "sklearn", "floor")
-PEERS = ("pytorch", "jax_scan", "jax_loop", "sklearn", "floor", "limit")
+PEERS = ("pytorch", "jax_scan", "jax_loop", "sklearn", "floor", "limit", *PROTOTYPES)
 
 
 # -- the grid -------------------------------------------------------------------
@@ -150,20 +150,23 @@ def machine(threads: int, blas: str) -> dict:
             "numpy": np.__version__, "blas": blas, **versions, "date": time.strftime("%Y-%m-%d")}
 
 
-def paired_ratio(ours: list[dict], theirs: list[dict]) -> list[float]:
-    """backprop/peer within each round (the two ran minutes apart at most), for the rounds both have."""
-    return [a["seconds"] / b["seconds"] for a, b in zip(ours, theirs)]
+def paired_ratio(ours: list[dict], theirs: list[dict], key: str = "seconds") -> list[float]:
+    """baseline/peer within each round (the two ran minutes apart at most), for the rounds both have."""
+    return [a[key] / b[key] for a, b in zip(ours, theirs)]
 
 
-def summarise(results: dict, rates: dict, configs: list[dict]) -> list[dict]:
+def summarise(results: dict, rates: dict, configs: list[dict], baseline: str = "backprop",
+              clock: str = "wall") -> list[dict]:
+    """Medians and within-round ratios per configuration, of wall-clock or CPU seconds (``clock``)."""
+    seconds, rate_key = ("cpu_seconds", "gflops_cpu") if clock == "cpu" else ("seconds", "gflops")
     rows = []
     for config in configs:
         key = label(config)
         row = {"config": key, **config}
-        for impl in IMPLEMENTATIONS:
+        for impl in (*IMPLEMENTATIONS, *PROTOTYPES):
             runs = results[key].get(impl, [])
             if runs:
-                times = [r["seconds"] for r in runs]
+                times = [r[seconds] for r in runs]
                 row[impl] = {"median": statistics.median(times), "rounds": times,
                              "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
                              "baseline_rss_mb": min(r["baseline_rss_mb"] for r in runs)}
@@ -171,50 +174,55 @@ def summarise(results: dict, rates: dict, configs: list[dict]) -> list[dict]:
                     row[impl]["compile_seconds"] = statistics.median(r["compile_seconds"] for r in runs)
                 if "max_diff" in runs[0]:
                     row[impl]["max_diff"] = max(r["max_diff"] for r in runs)
-        ours = results[key].get("backprop", [])
-        for peer in PEERS[:-1]:
+        ours = results[key].get(baseline, [])
+        for peer in ("backprop", *PEERS):
+            if peer == baseline:
+                continue
             if ours and results[key].get(peer):
-                ratios = paired_ratio(ours, results[key][peer])
+                ratios = paired_ratio(ours, results[key][peer], seconds)
                 row[f"vs_{peer}"] = {"median": statistics.median(ratios), "rounds": ratios}
         if rates.get(config["dtype"]):
-            gflops = [r["gflops"] for r in rates[config["dtype"]]]
+            gflops = [r[rate_key] for r in rates[config["dtype"]]]
             flops = flops_per_epoch(config)
             row["limit"] = {"median": flops / statistics.median(gflops) / 1e9, "gflop": flops / 1e9,
                             "gemm_gflops": statistics.median(gflops)}
             if ours:
-                # Within each round: that round's backprop time over that round's GEMM rate.
-                ratios = [o["seconds"] / (flops / r["gflops"] / 1e9) for o, r in zip(ours, rates[config["dtype"]])]
+                # Within each round: that round's time over the time at that round's GEMM rate.
+                ratios = [o[seconds] / (flops / r[rate_key] / 1e9) for o, r in zip(ours, rates[config["dtype"]])]
                 row["vs_limit"] = {"median": statistics.median(ratios), "rounds": ratios}
         dtype_bytes = 4 if config["dtype"] == "float32" else 8
         params = 784 * config["hidden"] + config["hidden"] + config["hidden"] * 10 + 10
         dataset_mb = 60000 * 784 * dtype_bytes / 2**20
         activations_mb = config["batch"] * (784 + 2 * config["hidden"] + 20) * dtype_bytes / 2**20
         row["memory_target_mb"] = dataset_mb + 3 * params * dtype_bytes / 2**20 + activations_mb + 50
-        if "backprop" in row:
-            row["backprop_memory_mb"] = row["backprop"]["peak_rss_mb"] - row["backprop"]["baseline_rss_mb"]
+        if baseline in row:  # the memory the baseline's epoch added to its process
+            row["memory_mb"] = row[baseline]["peak_rss_mb"] - row[baseline]["baseline_rss_mb"]
         rows.append(row)
     return rows
 
 
-NAMES = {"pytorch": "PyTorch", "jax_scan": "JAX scan", "jax_loop": "JAX loop", "sklearn": "sklearn",
-         "floor": "floor", "limit": "limit"}
+NAMES = {"backprop": "backprop", "pytorch": "PyTorch", "jax_scan": "JAX scan", "jax_loop": "JAX loop",
+         "sklearn": "sklearn",
+         "floor": "floor", "limit": "limit", **{p: p for p in PROTOTYPES}}
 
 
-def markdown(rows: list[dict], info: dict, rates: dict, source: str, repeats: int) -> str:
-    shown = [p for p in PEERS if any(p in r for r in rows)]
-    rate_text = "; ".join(f"{d} {statistics.median(r['gflops'] for r in runs):.0f} GFLOP/s"
+def markdown(rows: list[dict], info: dict, rates: dict, source: str, repeats: int,
+             baseline: str = "backprop", clock: str = "wall") -> str:
+    rate_key = "gflops_cpu" if clock == "cpu" else "gflops"
+    shown = [p for p in ("backprop", *PEERS) if p != baseline and any(p in r for r in rows)]
+    rate_text = "; ".join(f"{d} {statistics.median(r[rate_key] for r in runs):.0f} GFLOP/s"
                           for d, runs in rates.items() if runs)
     lines = [
         f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores, {info['threads']} threads for every "
         f"implementation), Python {info['python']}, NumPy {info['numpy']} with {info['blas']}, "
         f"PyTorch {info['torch']}, JAX {info['jax']} (jaxlib {info['jaxlib']}), scikit-learn "
         f"{info['scikit-learn']}; data: {source}; median of {repeats} interleaved rounds, one epoch of plain "
-        f"SGD each (seconds); a ratio is backprop/peer, the median of the ratios within each round. "
+        f"SGD each ({'CPU seconds of the process' if clock == 'cpu' else 'wall-clock seconds'}); a ratio is {baseline}/peer, the median of the ratios within each round. "
         f"The limit is the epoch's GEMM FLOPs at the rate of one {GEMM_N}x{GEMM_N} GEMM measured in the "
-        f"same run ({rate_text}). JAX's compile time is not in its epoch time; it is its own column.",
+        f"same run ({rate_text}). Compile times (JAX scan / loop, Numba) are not in the epoch times.",
         "",
-        "| network | act | loss | batch | dtype | backprop | " + " | ".join(NAMES[p] for p in shown) + " | "
-        + " | ".join(f"/{NAMES[p]}" for p in shown) + " | JAX compile s | memory MB (target) |",
+        f"| network | act | loss | batch | dtype | {NAMES[baseline]} | " + " | ".join(NAMES[p] for p in shown) + " | "
+        + " | ".join(f"/{NAMES[p]}" for p in shown) + f" | compile s | {NAMES[baseline]} memory MB (target) |",
         "|---|---|---|---:|---|---:|" + "---:|" * (2 * len(shown) + 2),
     ]
     for r in rows:
@@ -225,11 +233,11 @@ def markdown(rows: list[dict], info: dict, rates: dict, source: str, repeats: in
         def ratio(peer):
             return f"{r[f'vs_{peer}']['median']:.2f}" if f"vs_{peer}" in r else "-"
 
-        compile_s = " / ".join(f"{r[i]['compile_seconds']:.2f}" for i in JAX if i in r) or "-"
-        memory = (f"{r['backprop_memory_mb']:.0f} ({r['memory_target_mb']:.0f})"
-                  if "backprop_memory_mb" in r else "-")
+        compile_s = " / ".join(f"{r[i]['compile_seconds']:.2f}" for i in (*JAX, *PROTOTYPES)
+                               if i in r and "compile_seconds" in r[i]) or "-"
+        memory = f"{r['memory_mb']:.0f} ({r['memory_target_mb']:.0f})" if "memory_mb" in r else "-"
         lines.append(f"| 784-{r['hidden']}-10 | {r['activation']} | {r['loss']} | {r['batch']} | {r['dtype']} | "
-                     f"{cell('backprop')} | " + " | ".join(cell(p) for p in shown) + " | "
+                     f"{cell(baseline)} | " + " | ".join(cell(p) for p in shown) + " | "
                      + " | ".join(ratio(p) for p in shown) + f" | {compile_s} | {memory} |")
     return "\n".join(lines) + "\n"
 
@@ -251,7 +259,13 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="BLAS/PyTorch/XLA threads")
     parser.add_argument("--only", help="run only configurations whose label contains this text")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="summarise wall-clock seconds, or the process's CPU seconds (steadier on a shared "
+                             "machine with --threads 1); both are kept in the JSON")
+    parser.add_argument("--baseline", default="backprop", help="the numerator of every ratio")
     parser.add_argument("--skip", default="", help="comma-separated implementations to leave out")
+    parser.add_argument("--impls", help="comma-separated implementations to run instead of "
+                        f"{','.join(IMPLEMENTATIONS)}; the prototypes are {','.join(PROTOTYPES)}")
     parser.add_argument("--mnist", type=Path, default=MNIST_DIR,
                         help=f"folder with MNIST's IDX files (default {MNIST_DIR}); random data without them")
     parser.add_argument("--name", help="results file name (default full, or quick with --quick)")
@@ -265,7 +279,11 @@ def main(argv=None) -> int:
 
     configs = [c for c in grid(args.quick) if not args.only or args.only in label(c)]
     repeats = args.repeats or (1 if args.quick else 3)
-    impls = [i for i in IMPLEMENTATIONS if i not in args.skip.split(",")]
+    chosen = args.impls.split(",") if args.impls else IMPLEMENTATIONS
+    unknown = sorted(set(chosen) - set(IMPLEMENTATIONS) - set(PROTOTYPES))
+    if unknown:
+        parser.error(f"unknown implementation(s) {', '.join(unknown)}")
+    impls = [i for i in chosen if i not in args.skip.split(",")]
     if importlib.util.find_spec("jax") is None and any(i in impls for i in JAX):
         print("note: JAX is not installed, so its columns are skipped "
               "(pip install 'backprop[bench]' or pip install jax jaxlib)", flush=True)
@@ -282,7 +300,8 @@ def main(argv=None) -> int:
             for dtype in rates:
                 m = measure("gemm", {"dtype": dtype}, Path(tmp), args.threads)
                 rates[dtype].append(m)
-                print(f"[{r + 1}/{repeats}] {dtype} GEMM {GEMM_N}: {m['gflops']:.1f} GFLOP/s", flush=True)
+                print(f"[{r + 1}/{repeats}] {dtype} GEMM {GEMM_N}: {m['gflops']:.1f} GFLOP/s "
+                      f"({m['gflops_cpu']:.1f} per CPU second)", flush=True)
             for n, config in enumerate(configs):
                 turn = impls[(r + n) % len(impls):] + impls[:(r + n) % len(impls)]  # take turns
                 this_round = {}
@@ -290,7 +309,8 @@ def main(argv=None) -> int:
                     m = this_round[impl] = measure(impl, config, Path(tmp), args.threads)
                     results[label(config)].setdefault(impl, []).append(m)
                     extra = f" compile {m['compile_seconds']:.2f} s" if "compile_seconds" in m else ""
-                    print(f"[{r + 1}/{repeats}] {label(config):45s} {impl:9s} {m['seconds']:7.3f} s "
+                    print(f"[{r + 1}/{repeats}] {label(config):45s} {impl:10s} {m['seconds']:7.3f} s "
+                          f"(cpu {m['cpu_seconds']:7.3f} s) "
                           f"peak {m['peak_rss_mb']:6.0f} MB{extra}", flush=True)
                 weight_differences(Path(tmp), this_round)
                 diffs = ", ".join(f"{i} {m['max_diff']:.1e}" for i, m in this_round.items() if "max_diff" in m)
@@ -303,10 +323,10 @@ def main(argv=None) -> int:
 
 
 def report(results, rates, configs, source, repeats, args, final: bool) -> None:
-    backprop_runs = [m for r in results.values() for m in r.get("backprop", [])]
-    info = machine(args.threads, ", ".join(backprop_runs[0]["blas"]) if backprop_runs else "unknown")
-    rows = summarise(results, rates, configs)
-    table = markdown(rows, info, rates, source, repeats)
+    runs = [m for r in results.values() for ms in r.values() for m in ms if "blas" in m]
+    info = machine(args.threads, ", ".join(runs[0]["blas"]) if runs else "unknown")
+    rows = summarise(results, rates, configs, args.baseline, args.clock)
+    table = markdown(rows, info, rates, source, repeats, args.baseline, args.clock)
     name = args.name or ("quick" if args.quick else "full")
     (RESULTS / f"{name}.json").write_text(json.dumps({"machine": info, "data": source, "repeats": repeats,
                                                        "gemm": rates, "rows": rows, "raw": results}, indent=2))

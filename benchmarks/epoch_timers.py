@@ -13,6 +13,8 @@ import os
 import time
 from pathlib import Path
 
+from clock import Clock
+
 LR = 0.1
 GEMM_N = 2048  # the square GEMM whose rate the arithmetic limit assumes
 JAX = ("jax_scan", "jax_loop")
@@ -31,6 +33,8 @@ def child(impl: str, config: dict, data: Path, threads: int) -> dict:
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
     from threadpoolctl import threadpool_limits
 
+    import scipy.linalg.blas  # noqa: F401  (loaded before the limit, which misses libraries loaded after it)
+
     threadpool_limits(threads)
     if impl == "pytorch":
         import torch
@@ -43,11 +47,11 @@ def child(impl: str, config: dict, data: Path, threads: int) -> dict:
     import backprop  # noqa: F401  (every child: the same initial weights come from it)
     baseline = rss_mb()
     if impl == "gemm":
-        return {"gflops": time_gemm(config["dtype"]), "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline}
+        return {**time_gemm(config["dtype"]), "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline}
     X = np.load(data / f"X_{config['dtype']}.npy")
     y = np.load(data / "y.npy")
     timer = {"backprop": time_backprop, "pytorch": time_pytorch, "sklearn": time_sklearn,
-             "floor": time_floor, "jax_scan": time_jax, "jax_loop": time_jax}[impl]
+             "floor": time_floor, "jax_scan": time_jax, "jax_loop": time_jax}.get(impl, time_prototype)
     measured = timer(X, y, config, impl)
     if not isinstance(measured, dict):
         measured = {"seconds": measured}
@@ -94,20 +98,24 @@ def flops_per_epoch(config: dict, n: int = 60000) -> float:
     return float(n) * (2 * (784 * h + h * 10) * 2 + 2 * 10 * h)
 
 
-def time_gemm(dtype: str) -> float:
-    """GFLOP/s of one large square product (best of five), the rate the arithmetic limit assumes."""
+def time_gemm(dtype: str) -> dict:
+    """The rate of one large square product (best of five), which the arithmetic limit assumes.
+
+    ``gflops`` per wall-clock second, ``gflops_cpu`` per CPU second of the process.
+    """
     import numpy as np
 
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((GEMM_N, GEMM_N)).astype(dtype) for _ in range(2))
     out = np.empty_like(a)
     np.matmul(a, b, out=out)
-    best = float("inf")
+    wall = cpu = float("inf")
     for _ in range(5):
-        started = time.perf_counter()
-        np.matmul(a, b, out=out)
-        best = min(best, time.perf_counter() - started)
-    return 2 * GEMM_N**3 / best / 1e9
+        with Clock() as clock:
+            np.matmul(a, b, out=out)
+        wall, cpu = min(wall, clock.wall), min(cpu, clock.cpu)
+    flops = 2 * GEMM_N**3
+    return {"gflops": flops / wall / 1e9, "gflops_cpu": flops / max(cpu, 1e-9) / 1e9}
 
 
 def time_backprop(X, y, config, impl) -> dict:
@@ -118,9 +126,9 @@ def time_backprop(X, y, config, impl) -> dict:
     initial = net.get_weights()
     net.fit(X[:4096], Y[:4096], epochs=1, batch_size=config["batch"], lr=LR, seed=1)  # warm-up
     net.set_weights(initial)
-    started = time.perf_counter()
-    net.fit(X, Y, epochs=1, batch_size=config["batch"], optimizer="sgd", lr=LR, seed=0)
-    return {"seconds": time.perf_counter() - started, "weights": net.get_weights()}
+    with Clock() as clock:
+        net.fit(X, Y, epochs=1, batch_size=config["batch"], optimizer="sgd", lr=LR, seed=0)
+    return {**clock.seconds(), "weights": net.get_weights()}
 
 
 def time_pytorch(X, y, config, impl) -> dict:
@@ -155,10 +163,9 @@ def time_pytorch(X, y, config, impl) -> dict:
             layer.weight.copy_(torch.from_numpy(w["W"]))
             layer.bias.copy_(torch.from_numpy(w["b"]))
     order = torch.from_numpy(order)
-    started = time.perf_counter()
-    epoch(order)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "weights": [{"W": layer.weight.detach().numpy(), "b": layer.bias.detach().numpy()}
+    with Clock() as clock:
+        epoch(order)
+    return {**clock.seconds(), "weights": [{"W": layer.weight.detach().numpy(), "b": layer.bias.detach().numpy()}
                                             for layer in layers]}
 
 
@@ -171,7 +178,41 @@ def time_jax(X, y, config, impl) -> dict:
     return run(X, np.eye(10, dtype=X.dtype)[y], weights, order, config, LR, scan=impl == "jax_scan")
 
 
-def time_sklearn(X, y, config, impl) -> float:
+PROTOTYPES = ("numpy_lean", "numpy_gemm", "numba", "numba_gemm")
+
+
+def time_prototype(X, y, config, impl) -> dict:
+    """One of ``benchmarks/prototypes/``: compiled (Numba) and warmed up, then one timed epoch."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "prototypes"))
+    import lean_numpy
+
+    run = {"numpy_lean": lambda *a: lean_numpy.epoch(*a, update="separate"),
+           "numpy_gemm": lambda *a: lean_numpy.epoch(*a, update="gemm")}.get(impl)
+    started = time.perf_counter()
+    if run is None:
+        import numba_epoch
+
+        fused = impl == "numba_gemm"
+        numba_epoch.compile(config["dtype"], config["activation"], config["loss"], fused)
+        run = lambda *a: numba_epoch.epoch(*a, fused=fused)  # noqa: E731
+    compile_seconds = time.perf_counter() - started
+    Y = np.eye(10, dtype=X.dtype)[y]
+    weights, order = start(config, X.shape[0])
+    warm = [{k: v.copy() for k, v in w.items()} for w in weights]
+    run(warm, X[:4096], Y[:4096], np.arange(4096), config["batch"], LR, config["activation"], config["loss"])
+    with Clock() as clock:
+        run(weights, X, Y, order, config["batch"], LR, config["activation"], config["loss"])
+    out = {**clock.seconds(), "weights": weights}
+    if impl.startswith("numba"):
+        out["compile_seconds"] = compile_seconds
+    return out
+
+
+def time_sklearn(X, y, config, impl) -> dict:
     import warnings
 
     from sklearn.neural_network import MLPClassifier
@@ -183,12 +224,12 @@ def time_sklearn(X, y, config, impl) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.partial_fit(X[:4096], y[:4096], classes=list(range(10)))  # warm-up and initialisation
-        started = time.perf_counter()
-        clf.partial_fit(X, y)
-    return time.perf_counter() - started
+        with Clock() as clock:
+            clf.partial_fit(X, y)
+    return clock.seconds()
 
 
-def time_floor(X, y, config, impl) -> float:
+def time_floor(X, y, config, impl) -> dict:
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -211,6 +252,6 @@ def time_floor(X, y, config, impl) -> float:
                     delta = np.matmul(delta, W[i], out=dA[i])
 
     epoch(4096)
-    started = time.perf_counter()
-    epoch(X.shape[0])
-    return time.perf_counter() - started
+    with Clock() as clock:
+        epoch(X.shape[0])
+    return clock.seconds()

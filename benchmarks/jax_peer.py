@@ -30,6 +30,8 @@ import time
 
 import numpy as np
 
+from clock import Clock
+
 
 def _functions(config: dict, lr: float):
     """The loss, one SGD step, and the step that gathers its own rows, as pure JAX functions."""
@@ -96,15 +98,14 @@ def time_jax(X, Y, weights, order, config, lr, scan: bool) -> dict:
     jax.block_until_ready(warm)
 
     rows = [batches[i] for i in range(n_full)] if not scan else None  # device slices made before the clock
-    started = time.perf_counter()
-    if scan:
-        params = run_epoch(params, Xd, Yd, batches)
-    else:
-        for r in rows:
-            params = step_full(params, Xd, Yd, r)
-    if tail is not None:
-        params = step_tail(params, Xd, Yd, tail)
-    jax.block_until_ready(params)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "compile_seconds": compile_seconds,
+    with Clock() as clock:
+        if scan:
+            params = run_epoch(params, Xd, Yd, batches)
+        else:
+            for r in rows:
+                params = step_full(params, Xd, Yd, r)
+        if tail is not None:
+            params = step_tail(params, Xd, Yd, tail)
+        jax.block_until_ready(params)
+    return {**clock.seconds(), "compile_seconds": compile_seconds,
             "weights": [{"W": np.asarray(W), "b": np.asarray(b_)} for W, b_ in params]}
