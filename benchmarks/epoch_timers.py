@@ -178,7 +178,7 @@ def time_jax(X, y, config, impl) -> dict:
     return run(X, np.eye(10, dtype=X.dtype)[y], weights, order, config, LR, scan=impl == "jax_scan")
 
 
-PROTOTYPES = ("numpy_lean", "numpy_gemm", "numba", "numba_gemm")
+PROTOTYPES = ("numpy_lean", "numpy_gemm", "numba", "numba_gemm", "numba_gemm_t")
 
 
 def time_prototype(X, y, config, impl) -> dict:
@@ -196,9 +196,9 @@ def time_prototype(X, y, config, impl) -> dict:
     if run is None:
         import numba_epoch
 
-        fused = impl == "numba_gemm"
-        numba_epoch.compile(config["dtype"], config["activation"], config["loss"], fused)
-        run = lambda *a: numba_epoch.epoch(*a, fused=fused)  # noqa: E731
+        fused, transposed = impl != "numba", impl == "numba_gemm_t"
+        numba_epoch.compile(config["dtype"], config["activation"], config["loss"], fused, transposed)
+        run = lambda *a: numba_epoch.epoch(*a, fused=fused, transposed=transposed)  # noqa: E731
     compile_seconds = time.perf_counter() - started
     Y = np.eye(10, dtype=X.dtype)[y]
     weights, order = start(config, X.shape[0])

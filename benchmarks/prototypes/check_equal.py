@@ -35,6 +35,7 @@ def candidates():
                   lambda *a: lean_numpy.epoch(*a, update="separate", exp=libm)),
         "numba_gemm": (lambda *a: numba_epoch.epoch(*a, fused=True),
                        lambda *a: lean_numpy.epoch(*a, update="gemm", exp=libm)),
+        "numba_gemm_t": (lambda *a: numba_epoch.epoch(*a, fused=True, transposed=True), None),
     }
 
 
