@@ -28,16 +28,24 @@ Beside the floor stands the arithmetic limit: the FLOPs of those products
 per epoch over the rate of one large GEMM (``n = 2048``) measured in the same
 run, in its own process, per dtype.
 
+The prototypes of a faster engine in ``benchmarks/prototypes/``
+(``numpy_lean``, ``numpy_gemm``, ``numba``, ``numba_gemm``, ``numba_gemm_t``)
+are implementations too, chosen with ``--impls``; see docs/performance.md.
+
 Every measurement runs in a fresh process (so its peak memory is its own),
 and the implementations take turns, round after round, so that a slow spell
-of the machine does not fall on one of them. Medians, ranges and the ratios
-backprop/peer are printed and written to ``benchmarks/results/`` as JSON and
-Markdown; ``--readme`` also replaces the table in the README's performance
-section.
+of the machine does not fall on one of them. Medians, every round's time and
+the ratios backprop/peer (the median of the ratios within each round) are
+printed and written to ``benchmarks/results/`` as JSON and Markdown, with
+wall-clock and CPU seconds both; ``--readme`` also replaces the table in the
+README's performance section.
 
     python benchmarks/bench_epoch.py              # the full grid (make bench)
-    python benchmarks/bench_epoch.py --quick      # four configurations, one repeat
+    python benchmarks/bench_epoch.py --quick      # four configurations, one round
     python benchmarks/bench_epoch.py --only "784-300-10 sigmoid mse" --repeats 3
+    # on a shared machine: one thread each, CPU seconds, the engine against JAX and a prototype
+    python benchmarks/bench_epoch.py --only "b32 float32" --threads 1 --clock cpu \
+        --impls backprop,jax_scan,floor,numba_gemm_t
 """
 
 from __future__ import annotations
