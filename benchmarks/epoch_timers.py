@@ -178,7 +178,7 @@ def time_jax(X, y, config, impl) -> dict:
     return run(X, np.eye(10, dtype=X.dtype)[y], weights, order, config, LR, scan=impl == "jax_scan")
 
 
-PROTOTYPES = ("numpy_lean", "numpy_gemm", "numba", "numba_gemm", "numba_gemm_t")
+PROTOTYPES = ("numpy_lean", "numpy_gemm", "numpy_gemm_t", "numba", "numba_gemm", "numba_gemm_t")
 
 
 def time_prototype(X, y, config, impl) -> dict:
@@ -191,7 +191,8 @@ def time_prototype(X, y, config, impl) -> dict:
     import lean_numpy
 
     run = {"numpy_lean": lambda *a: lean_numpy.epoch(*a, update="separate"),
-           "numpy_gemm": lambda *a: lean_numpy.epoch(*a, update="gemm")}.get(impl)
+           "numpy_gemm": lambda *a: lean_numpy.epoch(*a, update="gemm"),
+           "numpy_gemm_t": lambda *a: lean_numpy.epoch(*a, update="gemm_t")}.get(impl)
     started = time.perf_counter()
     if run is None:
         import numba_epoch

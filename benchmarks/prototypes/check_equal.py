@@ -31,6 +31,7 @@ def candidates():
     return {  # name: (run, the NumPy twin with libm's exp that it must equal bit for bit in float64)
         "numpy_separate": (lambda *a: lean_numpy.epoch(*a, update="separate"), None),
         "numpy_gemm": (lambda *a: lean_numpy.epoch(*a, update="gemm"), None),
+        "numpy_gemm_t": (lambda *a: lean_numpy.epoch(*a, update="gemm_t"), None),
         "numba": (lambda *a: numba_epoch.epoch(*a, fused=False),
                   lambda *a: lean_numpy.epoch(*a, update="separate", exp=libm)),
         "numba_gemm": (lambda *a: numba_epoch.epoch(*a, fused=True),

@@ -17,7 +17,12 @@ changes is around the arithmetic:
   a subtraction, and ``b <- (-lr) dC/dZ^T 1 + b`` (``?gemv``) replaces the
   sum, the scaling and the subtraction. It rounds once where the engine
   rounds twice (``W - lr * dW``), so it is not bit for bit; the tests of the
-  prototype check it to a few ulps.
+  prototype check it to a few ulps;
+- ``update="gemm_t"`` does that on C-ordered copies of ``W^T`` for the epoch
+  (copied back at the end): their Fortran views have ``W``'s shape, so the
+  code is the same, but the forward product ``A W^T`` becomes the plain
+  product of two C-ordered matrices, which OpenBLAS does faster for small
+  float32 batches.
 
 ``epoch(weights, X, Y, order, batch, lr, activation, loss, update)`` trains
 one epoch in place on ``weights`` (``[{"W": W, "b": b}, ...]``) and returns
@@ -61,6 +66,19 @@ def libm_exp(x, out):
     return out
 
 
+def _fold(gemm, lr, dC_dz, a_prev, W):
+    """``W <- -lr dC/dZ^T A_prev + W`` in one BLAS call, in place, whichever order ``W`` is stored in.
+
+    BLAS is column-major: a Fortran-ordered ``W`` is its own matrix there, a
+    C-ordered one is ``W^T``, updated as ``W^T <- -lr A_prev^T dC/dZ + W^T``.
+    """
+    if W.flags.f_contiguous:
+        out = gemm(-lr, dC_dz.T, a_prev.T, beta=1.0, c=W, trans_b=1, overwrite_c=1)
+    else:
+        out = gemm(-lr, a_prev.T, dC_dz.T, beta=1.0, c=W.T, trans_b=1, overwrite_c=1)
+    assert np.may_share_memory(out, W), "BLAS wrote a copy: W must be C- or Fortran-contiguous"
+
+
 class _Buffers:
     """Every array one batch of ``m`` rows needs, made once."""
 
@@ -74,6 +92,9 @@ class _Buffers:
 
 def epoch(weights, X, Y, order, batch, lr, activation="sigmoid", loss="mse", update="gemm", exp=np.exp):
     (W1, b1), (W2, b2) = ((w["W"], w["b"]) for w in weights)
+    if update == "gemm_t":  # C-ordered copies of W^T, whose Fortran views have W's shape
+        V1, V2 = np.ascontiguousarray(W1.T), np.ascontiguousarray(W2.T)
+        W1, W2, originals = V1.T, V2.T, (W1, W2)
     n, dtype = len(order), X.dtype
     gemm, gemv = (blas.sgemm, blas.sgemv) if dtype == np.float32 else (blas.dgemm, blas.dgemv)
     buffers: dict[int, _Buffers] = {}
@@ -93,7 +114,7 @@ def epoch(weights, X, Y, order, batch, lr, activation="sigmoid", loss="mse", upd
         scale = 1.0 / m
 
         # Forward: z = a_prev W^T + b, a = g(z), layer by layer.
-        np.matmul(x, W1.T, out=B.z1)
+        np.matmul(x, W1.T, out=B.z1)  # with gemm_t, W1.T is the C-ordered copy: the plain product
         B.z1 += b1
         if activation == "sigmoid":
             _sigmoid(B.z1, B.a1, exp)
@@ -131,11 +152,10 @@ def epoch(weights, X, Y, order, batch, lr, activation="sigmoid", loss="mse", upd
                 and math.isfinite(float(np.vdot(B.d1, B.d1)))):
             raise NonFinite(f"batch at {start}: non-finite loss or dC/dz")
 
-        if update == "gemm":
-            # W^T <- -lr A_prev^T dC/dZ + W^T, and b <- -lr dC/dZ^T 1 + b, one BLAS call each.
-            gemm(-lr, B.a1.T, B.d2.T, beta=1.0, c=W2.T, trans_b=1, overwrite_c=1)
+        if update in ("gemm", "gemm_t"):
+            _fold(gemm, lr, B.d2, B.a1, W2)
             gemv(-lr, B.d2.T, B.ones, beta=1.0, y=b2, overwrite_y=1)
-            gemm(-lr, x.T, B.d1.T, beta=1.0, c=W1.T, trans_b=1, overwrite_c=1)
+            _fold(gemm, lr, B.d1, x, W1)
             gemv(-lr, B.d1.T, B.ones, beta=1.0, y=b1, overwrite_y=1)
         else:
             np.matmul(B.d2.T, B.a1, out=dW2)
@@ -145,4 +165,8 @@ def epoch(weights, X, Y, order, batch, lr, activation="sigmoid", loss="mse", upd
             for p, g, w in zip((W1, b1, W2, b2), (dW1, db1, dW2, db2), work):
                 p -= np.multiply(g, lr, out=w)
         loss_sum += batch_loss * m
+    if update == "gemm_t":
+        for W, V in zip(originals, (W1, W2)):
+            W[...] = V
     return loss_sum, outputs
+

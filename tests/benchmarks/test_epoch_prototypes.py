@@ -64,23 +64,25 @@ def test_lean_numpy_epoch_is_fit_bit_for_bit(dtype, activation, loss, batch):
     assert mean_loss == pytest.approx(ref_loss, rel=1e-12 if dtype == "float64" else 1e-5)
 
 
+@pytest.mark.parametrize("update", ["gemm", "gemm_t"])
 @pytest.mark.parametrize("activation,loss,batch", CASES)
-def test_gemm_folded_update_rounds_once_where_fit_rounds_twice(activation, loss, batch):
+def test_gemm_folded_update_rounds_once_where_fit_rounds_twice(activation, loss, batch, update):
     import lean_numpy
 
     net, X, Y = problem("float64", activation, loss)
     initial, reference, _, order = fit_reference(net, X, Y, batch)
-    weights, _, _ = trained(lambda *a: lean_numpy.epoch(*a, update="gemm"), initial, X, Y, order, batch,
+    weights, _, _ = trained(lambda *a: lean_numpy.epoch(*a, update=update), initial, X, Y, order, batch,
                             activation, loss)
+    assert all(w["W"].flags.c_contiguous for w in weights)
     moved = max(float(np.max(np.abs(r[k] - i[k]))) for r, i in zip(reference, initial) for k in r)
     for w, r in zip(weights, reference):
         for k in w:
             np.testing.assert_allclose(w[k], r[k], rtol=0, atol=1e-12 * max(moved, 1.0))
 
 
-@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("fused,transposed", [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("activation,loss,batch", CASES)
-def test_numba_epoch_is_its_numpy_twin_bit_for_bit(activation, loss, batch, fused):
+def test_numba_epoch_is_its_numpy_twin_bit_for_bit(activation, loss, batch, fused, transposed):
     """With the C library's exp in the NumPy path (Numba calls it), every operation is the same."""
     pytest.importorskip("numba")
     import lean_numpy
@@ -88,8 +90,8 @@ def test_numba_epoch_is_its_numpy_twin_bit_for_bit(activation, loss, batch, fuse
 
     net, X, Y = problem("float64", activation, loss)
     initial, reference, _, order = fit_reference(net, X, Y, batch)
-    ours, ours_loss, ours_out = trained(lambda *a: numba_epoch.epoch(*a, fused=fused), initial, X, Y, order,
-                                        batch, activation, loss)
+    ours, ours_loss, ours_out = trained(lambda *a: numba_epoch.epoch(*a, fused=fused, transposed=transposed),
+                                        initial, X, Y, order, batch, activation, loss)
     if not fused:
         twin, twin_loss, twin_out = trained(
             lambda *a: lean_numpy.epoch(*a, update="separate", exp=lean_numpy.libm_exp),
