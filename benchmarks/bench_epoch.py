@@ -266,7 +266,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="four configurations, one round")
     parser.add_argument("--repeats", type=int, help="interleaved rounds (default 3, quick 1)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="BLAS/PyTorch/XLA threads")
-    parser.add_argument("--only", help="run only configurations whose label contains this text")
+    parser.add_argument("--only", help="run only configurations whose label contains this text "
+                        "(several, comma-separated: all of them)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="summarise wall-clock seconds, or the process's CPU seconds (steadier on a shared "
                              "machine with --threads 1); both are kept in the JSON")
@@ -285,7 +286,8 @@ def main(argv=None) -> int:
         print(json.dumps(child(impl, json.loads(config), Path(data), int(threads))))
         return 0
 
-    configs = [c for c in grid(args.quick) if not args.only or args.only in label(c)]
+    wanted = args.only.split(",") if args.only else []
+    configs = [c for c in grid(args.quick) if all(w in label(c) for w in wanted)]
     repeats = args.repeats or (1 if args.quick else 3)
     chosen = args.impls.split(",") if args.impls else IMPLEMENTATIONS
     unknown = sorted(set(chosen) - set(IMPLEMENTATIONS) - set(PROTOTYPES))
