@@ -37,7 +37,9 @@ test: dev
 fuzz: dev
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py tests/test_fuzz_reliability.py -q -n 2
 
+# The peers (PyTorch, JAX) come from the bench extra; the library never imports them.
 bench: dev
+	$(PIP) install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_epoch.py
 
 # The documentation site, into site/; strict: a broken link, anchor or reference fails.
