@@ -148,7 +148,7 @@ def load_checkpoint(folder) -> tuple[TrainingState, Model, dict]:
         network.set_weights(weights)
         best = dict(meta["best"])
         best["weights"] = (_get_weights(tensors, "best_weights", n_layers)
-                           if f"best_weights.0.W" in tensors else None)
+                           if "best_weights.0.W" in tensors else None)
         arrays = {k[len("optimizer."):]: v for k, v in tensors.items() if k.startswith("optimizer.")}
         state = TrainingState(
             epoch=int(meta["epoch"]), batch=int(meta["batch"]), weights=weights,

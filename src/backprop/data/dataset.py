@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.training import TASKS, split_validation
 from ..core.validation import check_rng
 
 __all__ = ["Dataset", "TASKS", "infer_task", "split_dataset", "train_validation_split"]
 
-TASKS = ("classification", "regression")
 
 # More distinct values than this in an integer-valued numeric target reads as a regression target.
 MAX_CLASSES_FOR_INFERENCE = 20
@@ -132,22 +132,16 @@ def infer_task(values) -> str:
 def _validation_indices(n: int, fraction: float, seed) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.0 < fraction < 1.0:
         raise ValueError(f"validation fraction must be a number strictly between 0 and 1; got {fraction!r}")
-    n_validation = int(round(fraction * n))
-    if n_validation < 1 or n_validation > n - 1:
-        raise ValueError(
-            f"a validation fraction of {fraction} of {n} samples leaves {n_validation} for validation "
-            f"and {n - n_validation} for training; both need at least one"
-        )
-    order = check_rng(seed).permutation(n)
-    return order[n_validation:], order[:n_validation]
+    return split_validation(n, fraction, check_rng(seed))  # the one rule: rounded up, seeded
 
 
 def train_validation_split(X, y, fraction: float, seed=0):
     """Split samples into a training and a validation part by a seeded shuffle.
 
-    ``round(fraction * n)`` samples, chosen by a random permutation drawn from
-    ``seed``, go to validation and the rest to training; the same seed gives
-    the same split. The split is not stratified.
+    ``ceil(fraction * n)`` samples, chosen at random from ``seed``, go to
+    validation and the rest to training, by the rule every entry point uses
+    (:func:`backprop.core.training.split_validation`); the same seed gives the
+    same split. The split is not stratified.
 
     Parameters
     ----------

@@ -41,7 +41,7 @@ def check_checkpoint(meta, header: dict, source: str) -> dict:
     for key, kind in (("model", dict), ("options", dict), ("history", dict), ("best", dict),
                       ("optimizer", dict), ("rng", dict)):
         if not isinstance(meta.get(key), kind):
-            raise _bad(source, key, f"must be an object", meta.get(key))
+            raise _bad(source, key, "must be an object", meta.get(key))
     try:
         check_plain({k: v for k, v in meta.items() if k not in ("model", "best")}, "state")
     except ValueError as exc:
