@@ -62,3 +62,11 @@ def test_input_dropout_and_max_norm_reach_the_network_and_the_optimizer(capsys, 
                                  ("--max-norm", "0", "--max-norm must be positive")]:
         code, out, err = run(capsys, "train", "--dataset", "iris", flag, value, "--epochs", "1")
         assert code == 2 and message in err
+
+
+def test_an_exploding_run_is_stopped_as_divergence_in_one_line(capsys):
+    # Issue 17, case 17: finite but exploding (loss 1e218) used to exit 0.
+    code, out, err = run(capsys, "train", "--dataset", "iris", "--optimizer", "sgd", "--lr", "1e10",
+                         "--epochs", "30", "--quiet")
+    assert code == 2 and "the loss diverged" in err and "smaller learning rate" in err
+    assert err.count("\n") == 1
