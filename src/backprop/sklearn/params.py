@@ -69,8 +69,12 @@ def check_settings(est) -> Settings:
                for p in per_hidden_layer(est.dropout, len(hidden), "dropout")]
     dtype = check_dtype(est.dtype)
 
-    if not isinstance(est.solver, str) or est.solver.lower() not in OPTIMIZERS:
-        raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}; got {est.solver!r}")
+    if not isinstance(est.solver, str) or est.solver.lower() not in (*OPTIMIZERS, "lbfgs"):
+        raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}, lbfgs; got {est.solver!r}")
+    if est.learning_rate not in ("constant", "invscaling", "adaptive"):
+        raise ValueError(f"learning_rate must be 'constant', 'invscaling' or 'adaptive'; got {est.learning_rate!r}")
+    number(est.power_t, "power_t", low=0)
+    number(est.max_fun, "max_fun", low=1, integer=True)
     number(est.learning_rate_init, "learning_rate_init", low=0, low_open=True)
     number(est.alpha, "alpha", low=0)
     if not (isinstance(est.batch_size, str) and est.batch_size == "auto"):
@@ -130,17 +134,28 @@ PARAMETERS_DOC = """
     bias : bool, default True
         ``False`` gives the article's network without biases.
     solver : str, default "adam"
-        ``sgd`` (the article's ``w <- w - lr * grad``, no momentum),
-        ``momentum``, ``nesterov``, ``adam``, ``adamw``, ``rmsprop``.
+        ``sgd`` (the article's ``w <- w - lr * grad``, no momentum: unlike
+        scikit-learn's ``sgd``, whose default momentum is 0.9; use
+        ``nesterov`` for that), ``momentum``, ``nesterov``, ``adam``, ``adamw``,
+        ``rmsprop``, or ``lbfgs`` (scipy's L-BFGS-B on the whole training set).
+    learning_rate : {{"constant", "invscaling", "adaptive"}}, default "constant"
+        For ``solver="sgd"``, as scikit-learn: ``invscaling`` is
+        ``learning_rate_init / (t + 1)^power_t`` after ``t`` samples;
+        ``adaptive`` divides the rate by 5 whenever ``n_iter_no_change`` epochs
+        in a row fail to improve by ``tol``, and stops once it is at most 1e-6.
+    power_t : float, default 0.5
+        The exponent of ``invscaling``.
     learning_rate_init : float, default 0.001
         The learning rate.
+    max_fun : int, default 15000
+        For ``lbfgs``: the most evaluations of the loss (``max_iter`` bounds its iterations).
     alpha : float, default 0.0001
         L2 penalty ``alpha/2 ||W||^2`` on the weights (not the biases),
         divided by the batch's total sample weight as in scikit-learn.
     batch_size : int or "auto", default "auto"
         ``"auto"`` is ``min(200, n_samples)``; larger sizes are clipped to ``n_samples``.
     max_iter : int, default 200
-        The most epochs ``fit`` runs.
+        The most epochs ``fit`` runs (for ``lbfgs``, the most iterations).
     shuffle : bool, default True
         Reshuffle the samples every epoch.
     random_state : None, int, RandomState or Generator, default None
