@@ -66,7 +66,7 @@ class BaseMLP(BaseEstimator):
                  learning_rate_init, alpha, batch_size, max_iter, shuffle, random_state, tol,
                  n_iter_no_change, early_stopping, validation_fraction, momentum, beta_1, beta_2,
                  epsilon, dropout, callbacks, dtype, warm_start, verbose, learning_rate="constant",
-                 power_t=0.5, max_fun=15000):
+                 power_t=0.5, max_fun=15000, nesterovs_momentum=True):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -95,6 +95,7 @@ class BaseMLP(BaseEstimator):
         self.learning_rate = learning_rate
         self.power_t = power_t
         self.max_fun = max_fun
+        self.nesterovs_momentum = nesterovs_momentum
 
     def _loss(self) -> Loss:
         spec = self.loss
@@ -105,6 +106,9 @@ class BaseMLP(BaseEstimator):
     def _make_optimizer(self):
         """The solver, owning the L2 penalty: ``alpha/2 ||W||^2`` over the batch's weight, as scikit-learn's."""
         name = "sgd" if self.solver.lower() == "lbfgs" else self.solver.lower()  # lbfgs: its penalty only
+        if self.solver.lower() == "sgd" and self.momentum > 0:
+            # scikit-learn's sgd: momentum (Nesterov's by default); momentum=0 is the article's rule.
+            name = "nesterov" if self.nesterovs_momentum else "momentum"
         options = {"lr": self.learning_rate_init, "weight_decay": self.alpha, "decay_per_sample": True}
         if name in ("momentum", "nesterov"):
             options["momentum"] = self.momentum
@@ -141,6 +145,8 @@ class BaseMLP(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         fitted = hasattr(self, "network_")
         first = not fitted or not (incremental or self.warm_start)
+        if settings.dtype is None:
+            settings.dtype = self.network_.dtype if fitted and not first else _float_dtype(X)
         if fitted and not first and settings.dtype != self.network_.dtype:
             raise ValueError(f"dtype is {settings.dtype.name} but the network was trained in "
                              f"{self.network_.dtype.name}; it cannot continue in another dtype")
@@ -149,6 +155,7 @@ class BaseMLP(BaseEstimator):
                              y_numeric=regression, accept_sparse=["csr", "csc"])
         if hasattr(X, "tocsr"):
             X = X.tocsr()  # rows are gathered per batch; only they become dense
+        self._dtype = settings.dtype
         Y = self._targets(y, first, classes)
         settings.output_activation, settings.loss = self._output_activation(), self._loss()
         self._per_class_weight = self._class_weights(Y, incremental)
@@ -196,13 +203,12 @@ class BaseMLP(BaseEstimator):
             self.validation_loss_curve_ = []
         watch_validation = self.early_stopping and (validation is not None or fraction > 0)
         if self.early_stopping and fraction and validation is None:
-            n_val = X.shape[0] - int(X.shape[0] * (1 - fraction))
-            if n_val < 2:
-                raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                                 "or the size of your dataset.")
-            if not regression and Y.shape[1] > 0 and not self._multilabel():
+            if not regression and not self._multilabel():
                 index = _class_index(Y)
                 _check_stratifiable(index == 1 if Y.shape[1] == 1 else self.classes_[index])
+            if X.shape[0] - int(X.shape[0] * (1 - fraction)) < 2:
+                raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                                 "or the size of your dataset.")
 
         schedule = None
         if self.learning_rate == "invscaling" and self.solver.lower() == "sgd":
@@ -222,7 +228,8 @@ class BaseMLP(BaseEstimator):
                 early_stopping=False, monitor="val_loss" if watch_validation else "loss")
         except (NonFiniteError, DivergenceError) as error:
             if not watch_validation or stopping.best_weights is None:
-                raise
+                raise ValueError(f"Solver produced non-finite parameter weights. The input data may "
+                                 f"contain large values and need to be preprocessed. ({error})") from None
             # As scikit-learn: a run that diverges under early stopping ends with its best weights.
             self.validation_scores_.append(float("nan"))
             stopping.restore()
@@ -325,6 +332,12 @@ def stochastic(est) -> bool:
 
 # scikit-learn's names for the output activations.
 _SKLEARN_NAMES = {"sigmoid": "logistic"}
+
+
+def _float_dtype(X) -> np.dtype:
+    """scikit-learn's rule for the dtype of the weights: float32 data stays float32, else float64."""
+    dtype = getattr(X, "dtype", None)
+    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
 
 
 def _held(n: int, fraction: float) -> int:

@@ -8,7 +8,6 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
 from ..core.activations import Activation, Softmax, Softplus, get_activation
-from ..core.validation import check_dtype
 from sklearn.utils.metaestimators import available_if
 
 from .base import BaseMLP, stochastic
@@ -56,8 +55,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  alpha=0.0001, batch_size="auto", max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=None,
                  momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, dropout=0.0, class_weight=None,
-                 callbacks=None, dtype="float64", warm_start=False, verbose=False,
-                 learning_rate="constant", power_t=0.5, max_fun=15000):
+                 callbacks=None, dtype=None, warm_start=False, verbose=False,
+                 learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True):
         super().__init__(
             hidden_layer_sizes, activation, loss=loss, output_activation=output_activation, bias=bias,
             solver=solver, learning_rate_init=learning_rate_init, alpha=alpha, batch_size=batch_size,
@@ -65,7 +64,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, momentum=momentum, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, dropout=dropout, callbacks=callbacks, dtype=dtype, warm_start=warm_start,
-            verbose=verbose, learning_rate=learning_rate, power_t=power_t, max_fun=max_fun)
+            verbose=verbose, learning_rate=learning_rate, power_t=power_t, max_fun=max_fun,
+            nesterovs_momentum=nesterovs_momentum)
         self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None, *, validation_data=None):
@@ -150,7 +150,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return getattr(self, "_kind", None) == "multilabel"
 
     def _targets(self, y, first, classes=None):
-        dtype = check_dtype(self.dtype)
+        dtype = self._dtype
         y = np.asarray(y) if not hasattr(y, "toarray") else y.toarray()
         kind = type_of_target(y)
         if y.ndim == 2 and y.shape[1] == 1:

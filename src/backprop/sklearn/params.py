@@ -67,7 +67,7 @@ def check_settings(est) -> Settings:
 
     dropout = [number(p, "dropout", low=0, high=1, high_open=True)
                for p in per_hidden_layer(est.dropout, len(hidden), "dropout")]
-    dtype = check_dtype(est.dtype)
+    dtype = None if est.dtype is None else check_dtype(est.dtype)  # None: X's float32 or float64
 
     if not isinstance(est.solver, str) or est.solver.lower() not in (*OPTIMIZERS, "lbfgs"):
         raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}, lbfgs; got {est.solver!r}")
@@ -87,7 +87,7 @@ def check_settings(est) -> Settings:
     number(est.beta_1, "beta_1", low=0, high=1, high_open=True)
     number(est.beta_2, "beta_2", low=0, high=1, high_open=True)
     number(est.epsilon, "epsilon", low=0, low_open=True)
-    for flag in ("bias", "shuffle", "early_stopping", "warm_start"):
+    for flag in ("bias", "shuffle", "early_stopping", "warm_start", "nesterovs_momentum"):
         if not isinstance(getattr(est, flag), (bool, np.bool_)):
             raise ValueError(f"{flag} must be True or False; got {getattr(est, flag)!r}")
 
@@ -134,9 +134,9 @@ PARAMETERS_DOC = """
     bias : bool, default True
         ``False`` gives the article's network without biases.
     solver : str, default "adam"
-        ``sgd`` (the article's ``w <- w - lr * grad``, no momentum: unlike
-        scikit-learn's ``sgd``, whose default momentum is 0.9; use
-        ``nesterov`` for that), ``momentum``, ``nesterov``, ``adam``, ``adamw``,
+        ``sgd`` (scikit-learn's: with ``momentum`` > 0 it is Nesterov's momentum,
+        or classical momentum with ``nesterovs_momentum=False``; ``momentum=0``
+        is the article's ``w <- w - lr * grad``), ``momentum``, ``nesterov``, ``adam``, ``adamw``,
         ``rmsprop``, or ``lbfgs`` (scipy's L-BFGS-B on the whole training set).
     learning_rate : {{"constant", "invscaling", "adaptive"}}, default "constant"
         For ``solver="sgd"``, as scikit-learn: ``invscaling`` is
@@ -175,7 +175,9 @@ PARAMETERS_DOC = """
         validation set otherwise. With a validation set, ``validation_loss_curve_``
         is recorded even without early stopping.
     momentum : float, default 0.9
-        For ``solver="momentum"`` and ``"nesterov"``.
+        For ``solver="sgd"``, ``"momentum"`` and ``"nesterov"``.
+    nesterovs_momentum : bool, default True
+        For ``solver="sgd"``: Nesterov's momentum rather than the classical one.
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
         For ``adam`` and ``adamw`` (``epsilon`` also for ``rmsprop``).
     dropout : float or sequence of float, default 0.0
@@ -187,8 +189,9 @@ PARAMETERS_DOC = """
         ``fn(epoch, record)``; returning True from ``on_epoch_end`` stops training.
         ``record`` holds ``epoch``, ``loss``, ``val_loss`` (with a validation set),
         ``lr`` and ``seconds``.
-    dtype : {{"float64", "float32"}}, default "float64"
-        The dtype of the weights and of every computation.
+    dtype : {{"float64", "float32"}} or None, default None
+        The dtype of the weights and of every computation; None follows ``X``
+        as scikit-learn does (float32 stays float32, anything else is float64).
     warm_start : bool, default False
         ``fit`` continues from the current weights (with a fresh optimizer)
         and appends to the curves.
