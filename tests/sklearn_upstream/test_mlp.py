@@ -39,6 +39,10 @@ from sklearn.utils._testing import (
 )
 from sklearn.utils.fixes import CSR_CONTAINERS
 
+# backprop: the public pieces that stand in for scikit-learn's private internals.
+from backprop.core.optimizers import get_optimizer
+from backprop.sklearn import lbfgs
+
 ACTIVATION_TYPES = ["identity", "logistic", "tanh", "relu"]
 
 X_digits, y_digits = load_digits(n_class=3, return_X_y=True)
@@ -214,30 +218,15 @@ def test_gradient():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 mlp.fit(X, y)
 
-            theta = np.hstack([l.ravel() for l in mlp.coefs_ + mlp.intercepts_])
-
-            layer_units = [X.shape[1]] + [mlp.hidden_layer_sizes] + [mlp.n_outputs_]
-
-            activations = []
-            deltas = []
-            coef_grads = []
-            intercept_grads = []
-
-            activations.append(X)
-            for i in range(mlp.n_layers_ - 1):
-                activations.append(np.empty((X.shape[0], layer_units[i + 1])))
-                deltas.append(np.empty((X.shape[0], layer_units[i + 1])))
-
-                fan_in = layer_units[i]
-                fan_out = layer_units[i + 1]
-                coef_grads.append(np.empty((fan_in, fan_out)))
-                intercept_grads.append(np.empty(fan_out))
+            # backprop: scikit-learn packs coefs_ and intercepts_ and calls its private
+            # _loss_grad_lbfgs; ours is the public lbfgs.objective on the packed network
+            # parameters, with the same L2 penalty (alpha / n_samples) the estimator uses.
+            theta = lbfgs.pack(mlp.network_.parameters())
+            penalty = get_optimizer("sgd", weight_decay=mlp.alpha, decay_per_sample=True)
 
             # analytically compute the gradients
             def loss_grad_fun(t):
-                return mlp._loss_grad_lbfgs(
-                    t, X, Y, None, activations, deltas, coef_grads, intercept_grads
-                )
+                return lbfgs.objective(mlp.network_, penalty, X, Y.astype(float))(t)
 
             [value, grad] = loss_grad_fun(theta)
             numgrad = np.zeros(np.size(theta))
@@ -356,10 +345,12 @@ def test_learning_rate_warmstart():
             warm_start=True,
         )
         with ignore_warnings(category=ConvergenceWarning):
+            # backprop: scikit-learn reads its private _optimizer.learning_rate; ours is the
+            # public learning_rate_, the rate the next step would use.
             mlp.fit(X, y)
-            prev_eta = mlp._optimizer.learning_rate
+            prev_eta = mlp.learning_rate_
             mlp.fit(X, y)
-            post_eta = mlp._optimizer.learning_rate
+            post_eta = mlp.learning_rate_
 
         if learning_rate == "constant":
             assert prev_eta == post_eta
@@ -721,7 +712,8 @@ def test_adaptive_learning_rate():
     clf = MLPClassifier(tol=0.5, max_iter=3000, solver="sgd", learning_rate="adaptive")
     clf.fit(X, y)
     assert clf.max_iter > clf.n_iter_
-    assert 1e-6 > clf._optimizer.learning_rate
+    # backprop: scikit-learn reads its private _optimizer.learning_rate; ours is learning_rate_.
+    assert 1e-6 > clf.learning_rate_
 
 
 def test_warm_start():
@@ -793,7 +785,8 @@ def test_n_iter_no_change():
         clf.fit(X, y)
 
         # validate n_iter_no_change
-        assert clf._no_improvement_count == n_iter_no_change + 1
+        # backprop: scikit-learn's private _no_improvement_count is our public no_improvement_count_.
+        assert clf.no_improvement_count_ == n_iter_no_change + 1
         assert max_iter > clf.n_iter_
 
 
@@ -820,7 +813,8 @@ def test_n_iter_no_change_inf():
     assert clf.n_iter_ == max_iter
 
     # validate _update_no_improvement_count() was always triggered
-    assert clf._no_improvement_count == clf.n_iter_ - 1
+    # backprop: scikit-learn's private _no_improvement_count is our public no_improvement_count_.
+    assert clf.no_improvement_count_ == clf.n_iter_ - 1
 
 
 def test_early_stopping_stratified():

@@ -169,7 +169,7 @@ class BaseMLP(BaseEstimator):
             self.t_ = 0
             self.loss_curve_, self.validation_loss_curve_ = [], None
             self.history_ = History(task=self._task)
-            self.n_iter_no_change_count_ = 0
+            self.no_improvement_count_ = 0
             self.validation_scores_ = [] if self.early_stopping else None
             self.best_validation_score_ = -np.inf if self.early_stopping else None
             self.best_loss_ = None if self.early_stopping else np.inf
@@ -235,6 +235,10 @@ class BaseMLP(BaseEstimator):
             stopping.restore()
             history = error.history
         self._record(history, X.shape[0] - (0 if validation is not None else _held(X.shape[0], fraction)))
+        if schedule is not None:
+            self.learning_rate_ = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+        else:
+            self.learning_rate_ = self._optimizer.base_lr  # adaptive lowers it; constant keeps it
         return self
 
     def _multilabel(self) -> bool:

@@ -207,6 +207,8 @@ ATTRIBUTES_DOC = """
     coefs_, intercepts_ : list of ndarray
         The weights in scikit-learn's layout (``W.T``) and the biases.
     out_activation_ : str
+        scikit-learn's name for the output activation: ``"softmax"``,
+        ``"logistic"`` (sigmoid), ``"identity"``, ...
     loss_ : float
         The training loss of the last epoch.
     loss_curve_ : list of float
@@ -215,14 +217,29 @@ ATTRIBUTES_DOC = """
     validation_loss_curve_ : list of float or None
         The loss on the validation set after each epoch (no dropout, no
         penalty), or None without a validation set.
-    best_loss_, best_validation_loss_ : float
-        The best monitored loss of the last ``fit``.
+    best_loss_ : float or None
+        The lowest training loss (None under ``early_stopping``, as scikit-learn).
+    validation_scores_ : list of float or None
+        Under ``early_stopping``, the validation score after each epoch
+        (accuracy, all labels right for multilabel, or R^2); else None.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; the weights are that epoch's.
+    no_improvement_count_ : int
+        Epochs in a row that did not improve the training loss (or the
+        validation score) by more than ``tol``; more than ``n_iter_no_change``
+        stops training (or, with ``learning_rate="adaptive"``, lowers the rate).
+    learning_rate_ : float
+        The rate the next step would use (sgd's ``invscaling`` and ``adaptive`` change it).
+    n_layers_ : int
+        Layers counting the input layer, as scikit-learn.
+    n_outputs_ : int
+        Output nodes.
     history_ : backprop.History
         Every epoch's record as plain data.
     n_iter_ : int
-        Epochs run.
+        Epochs run by the last call (``lbfgs``: its iterations), as scikit-learn 1.9.
     t_ : int
-        Training samples seen.
+        Training samples seen since the first fit (warm starts and ``partial_fit`` add to it).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had string column names.

@@ -48,7 +48,7 @@ class NoImprovement(Callback):
     ----------
     est : BaseMLP
         Its ``best_loss_``, ``validation_scores_``, ``best_validation_score_``
-        and ``n_iter_no_change_count_`` are updated each epoch.
+        and ``no_improvement_count_`` are updated each epoch.
     early_stopping : bool
         Watch the validation score (higher is better) instead of the training loss.
     adaptive : bool
@@ -74,8 +74,8 @@ class NoImprovement(Callback):
             loss = record["loss"]
             worse = loss > est.best_loss_ - est.tol
             est.best_loss_ = min(est.best_loss_, loss)
-        est.n_iter_no_change_count_ = est.n_iter_no_change_count_ + 1 if worse else 0
-        if not self.active or est.n_iter_no_change_count_ <= est.n_iter_no_change:
+        est.no_improvement_count_ = est.no_improvement_count_ + 1 if worse else 0
+        if not self.active or est.no_improvement_count_ <= est.n_iter_no_change:
             return None
         what = "Validation score" if self.early_stopping else "Training loss"
         reason = (f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} "
@@ -83,7 +83,7 @@ class NoImprovement(Callback):
         optimizer = self.loop.optimizer
         if self.adaptive and optimizer.lr > 1e-6:
             optimizer.base_lr /= 5.0  # the constant schedule sets lr = base_lr from the next epoch
-            est.n_iter_no_change_count_ = 0
+            est.no_improvement_count_ = 0
             if est.verbose:
                 print(f"{reason}. Setting learning rate to {optimizer.base_lr:f}")
             return None
