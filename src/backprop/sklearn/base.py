@@ -120,6 +120,11 @@ class BaseMLP(BaseEstimator):
             options["decay_per_sample"] = False  # decoupled: alpha shrinks the weights directly
         return get_optimizer(name, **options)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC: rows made dense one batch at a time
+        return tags
+
     # -- what the subclasses define ---------------------------------------------
 
     def _output_activation(self):
@@ -275,6 +280,8 @@ class BaseMLP(BaseEstimator):
         self.history_.stopped_early, self.history_.stop_reason = history.stopped_early, history.stop_reason
         self.n_iter_ = len(history)
         self.t_ += n * len(history)
+        if "val_loss" in history.epochs[0] if history.epochs else False:
+            self.best_validation_loss_ = min(history["val_loss"])
 
     def _validation_set(self, data, settings: Settings):
         try:

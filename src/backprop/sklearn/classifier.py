@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
 from ..core.activations import Activation, Softmax, Softplus, get_activation
@@ -152,9 +153,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _targets(self, y, first, classes=None):
         dtype = self._dtype
         y = np.asarray(y) if not hasattr(y, "toarray") else y.toarray()
-        kind = type_of_target(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            y, kind = y[:, 0], type_of_target(y[:, 0])
+            y = column_or_1d(y, warn=True)  # scikit-learn warns that a column should be 1-D
+        kind = type_of_target(y)
         if y.ndim == 2:
             if kind != "multilabel-indicator":
                 raise ValueError(f"y is a 2-D array of type {kind!r}; a classifier takes class labels "
