@@ -358,6 +358,10 @@ def test_learning_rate_warmstart():
             assert mlp.learning_rate_init / pow(8 + 1, mlp.power_t) == post_eta
 
 
+# backprop: expected to fail, a documented difference (docs/how-to/sklearn.md): our binary
+# cross-entropy is the mean over the labels (PyTorch's BCELoss), scikit-learn's the sum, so with
+# 5 labels our plain-sgd steps are 5 times smaller and 100 partial_fit epochs reach 0.88, not 0.9.
+@pytest.mark.xfail(strict=True, reason="binary cross-entropy is the mean over labels, not the sum")
 def test_multilabel_classification():
     # Test that multi-label classification works as expected.
     # test fit method
@@ -941,7 +945,11 @@ def test_mlp_loading_from_joblib_partial_fit(tmp_path):
 
 
 @pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
-def test_preserve_feature_names(Estimator):
+def test_preserve_feature_names(Estimator, request):
+    # backprop: expected to fail for the classifier, a documented difference: it refuses a
+    # target with one class (nothing to learn) where scikit-learn fits a constant.
+    if Estimator is MLPClassifier:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="one class is refused"))
     """Check that feature names are preserved when early stopping is enabled.
 
     Feature names are required for consistency checks during scoring.
@@ -1075,6 +1083,9 @@ def test_mlp_sample_weight_with_early_stopping():
     assert_allclose(m1.predict(X), m2.predict(X))
 
 
+# backprop: expected to fail - not built yet: loss="poisson" needs an exp output activation
+# in the core (listed as undone in docs/how-to/sklearn.md).
+@pytest.mark.xfail(strict=True, reason="loss='poisson' is not built yet")
 def test_mlp_vs_poisson_glm_equivalent(global_random_seed):
     """Test MLP with Poisson loss and no hidden layer equals GLM."""
     n = 100
