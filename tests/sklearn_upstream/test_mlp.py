@@ -1083,9 +1083,6 @@ def test_mlp_sample_weight_with_early_stopping():
     assert_allclose(m1.predict(X), m2.predict(X))
 
 
-# backprop: expected to fail - not built yet: loss="poisson" needs an exp output activation
-# in the core (listed as undone in docs/how-to/sklearn.md).
-@pytest.mark.xfail(strict=True, reason="loss='poisson' is not built yet")
 def test_mlp_vs_poisson_glm_equivalent(global_random_seed):
     """Test MLP with Poisson loss and no hidden layer equals GLM."""
     n = 100

@@ -51,6 +51,7 @@ __all__ = [
     "Softplus",
     "GELU",
     "Softmax",
+    "Exp",
     "ACTIVATIONS",
     "get_activation",
     "erf",
@@ -442,9 +443,36 @@ def _into(out, result):
     return out
 
 
+class Exp(Activation):
+    """``g(z) = e^z``, ``g'(z) = e^z = a``: the log link of a Poisson regressor's output.
+
+    ``z`` is capped just below ``log`` of the dtype's largest number, so ``a``
+    stays finite (the largest value it can reach is close to that number).
+    """
+
+    name = "exp"
+
+    def derivative_formula(self):
+        return FormulaText("«a»", "«a»")
+
+    def to_onnx(self, g, z):
+        return g.op("Exp", z)
+
+    def value(self, z, out=None):
+        cap = 0.999 * math.log(np.finfo(z.dtype).max)
+        out = np.minimum(z, cap, out=out)
+        return np.exp(out, out=out)
+
+    def derivative(self, z, a):
+        return a.copy()
+
+    def backward(self, z, a, dC_da, out=None):
+        return np.multiply(dC_da, a, out=out)
+
+
 ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls
-    for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Softmax)
+    for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Softmax, Exp)
 }
 _ALIASES = {"linear": "identity", "logistic": "sigmoid"}
 

@@ -122,11 +122,12 @@ PARAMETERS_DOC = """
     activation : str, Activation or sequence of them, default "relu"
         The hidden layers' activation, one for all or one per hidden layer:
         ``identity``, ``sigmoid`` (``logistic``), ``tanh``, ``relu``,
-        ``leaky_relu``, ``elu``, ``softplus``, ``gelu``.
+        ``leaky_relu``, ``elu``, ``softplus``, ``gelu``, ``exp``.
     loss : str, dict or Loss, default "{loss_default}"
         ``sse`` (the article's ``sum_j (a_j - y_j)^2``), ``mse`` (``squared_error``),
         ``mae``, ``huber``, ``cross_entropy`` (``log_loss``),
-        ``binary_cross_entropy``, or an instance of a
+        ``binary_cross_entropy``, ``poisson`` (counts; the regressor's output
+        is then ``exp``, as scikit-learn's), or an instance of a
         :class:`backprop.core.losses.Loss` subclass with ``per_sample`` and
         ``derivative``.
     output_activation : str or None, default None

@@ -85,7 +85,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return outputs[:, 0] if outputs.shape[1] == 1 else outputs
 
     def _output_activation(self) -> Activation:
-        return get_activation("identity" if self.output_activation is None else self.output_activation)
+        if self.output_activation is not None:
+            return get_activation(self.output_activation)
+        # scikit-learn's poisson uses the log link: an exp output, so the rates stay positive.
+        return get_activation("exp" if self._loss().name == "poisson" else "identity")
 
     def _targets(self, y, first, classes=None):
         Y = np.asarray(y, dtype=self._dtype)
