@@ -41,20 +41,8 @@ import numpy as np
 from .named import FormulaText, Named
 
 __all__ = [
-    "Activation",
-    "Identity",
-    "Sigmoid",
-    "Tanh",
-    "ReLU",
-    "LeakyReLU",
-    "ELU",
-    "Softplus",
-    "GELU",
-    "Softmax",
-    "Exp",
-    "ACTIVATIONS",
-    "get_activation",
-    "erf",
+    "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
+    "Softplus", "GELU", "Softmax", "Exp", "ACTIVATIONS", "get_activation", "erf",
 ]
 
 
@@ -444,11 +432,7 @@ def _into(out, result):
 
 
 class Exp(Activation):
-    """``g(z) = e^z``, ``g'(z) = e^z = a``: the log link of a Poisson regressor's output.
-
-    ``z`` is capped just below ``log`` of the dtype's largest number, so ``a``
-    stays finite (the largest value it can reach is close to that number).
-    """
+    """``g(z) = e^z``, ``g'(z) = a``: a Poisson regressor's log link; ``z`` capped so ``a`` stays finite."""
 
     name = "exp"
 
@@ -459,9 +443,7 @@ class Exp(Activation):
         return g.op("Exp", z)
 
     def value(self, z, out=None):
-        cap = 0.999 * math.log(np.finfo(z.dtype).max)
-        out = np.minimum(z, cap, out=out)
-        return np.exp(out, out=out)
+        return np.exp(np.minimum(z, 0.999 * math.log(np.finfo(z.dtype).max), out=out), out=out)
 
     def derivative(self, z, a):
         return a.copy()
