@@ -11,12 +11,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
+from support import central_difference, one_error_line, relative_error, run_cli
 
 from backprop.core.optimizers import get_optimizer
 from backprop.core.training.batches import LocalBatches, take_rows
 from backprop.sklearn import MLPClassifier, MLPRegressor, lbfgs
 from backprop.sklearn.policies import InvScaling
-from support import central_difference, one_error_line, relative_error, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -9,15 +9,14 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import lbfgs
-
 from ..core.layers import Dense, Dropout
 from ..core.losses import Loss, get_loss
 from ..core.network import Network
 from ..core.optimizers import get_optimizer
 from ..core.training import Callback, History, fit
-from ..core.training.state import NonFiniteError, DivergenceError
+from ..core.training.state import DivergenceError, NonFiniteError
 from ..core.validation import check_sample_weight
+from . import lbfgs
 from .params import LOSS_ALIASES, Settings, as_generator, check_settings
 from .policies import InvScaling, NoImprovement
 

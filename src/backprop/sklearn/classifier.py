@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
 from sklearn.utils.validation import column_or_1d
-from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
 from ..core.activations import Activation, Softmax, Softplus, get_activation
-from sklearn.utils.metaestimators import available_if
-
 from .base import BaseMLP, stochastic
 from .params import ATTRIBUTES_DOC, PARAMETERS_DOC, number
 
