@@ -179,7 +179,9 @@ def _plan(obj) -> _Plan:
             raise ValueError(f"this {type(obj).__name__} is not fitted yet; call fit before exporting it")
         plan = _Plan(obj.network_, {"task": obj._task, "estimator": type(obj).__name__})
         if isinstance(obj, MLPClassifier):
-            plan.proba = obj.out_activation_
+            # predict_proba's step: the network's own name ("sigmoid", not scikit-learn's "logistic");
+            # none for a label matrix, whose outputs are each label's probability already.
+            plan.proba = None if obj._multilabel() else obj.network_.layers[-1].activation.name
             plan.metadata["classes"] = obj.classes_.tolist()
         return plan
     raise TypeError(f"ONNX export takes a backprop Model, Network, MLPClassifier or MLPRegressor, or a "

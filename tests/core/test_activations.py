@@ -23,6 +23,7 @@ TORCH = {
     "softplus": torch.nn.functional.softplus,
     "gelu": torch.nn.functional.gelu,
     "softmax": lambda z: torch.softmax(z, dim=1),
+    "exp": torch.exp,
 }
 
 

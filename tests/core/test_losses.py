@@ -20,6 +20,9 @@ def outputs_and_targets(name, shape=(6, 3)):
     elif name == "binary_cross_entropy":
         a = rng.uniform(0.05, 0.95, size=shape)
         y = rng.uniform(size=shape)
+    elif name == "poisson":
+        a = rng.uniform(0.2, 5.0, size=shape)  # an exp output: positive rates
+        y = rng.poisson(2.0, size=shape).astype(float)
     else:
         a, y = rng.normal(size=shape), rng.normal(size=shape)
     return a, y
@@ -32,6 +35,7 @@ TORCH = {
     "huber": F.huber_loss,
     "cross_entropy": lambda a, y: -(y * torch.log(a)).sum(dim=1).mean(),
     "binary_cross_entropy": F.binary_cross_entropy,
+    "poisson": lambda a, y: (a - y * torch.log(a)).mean(),  # PoissonNLLLoss(log_input=False) without eps
 }
 
 

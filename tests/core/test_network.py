@@ -21,6 +21,8 @@ def targets_for(loss, output_activation, shape, rng):
         return y / y.sum(axis=1, keepdims=True)
     if loss == "binary_cross_entropy":
         return rng.uniform(size=shape)
+    if loss == "poisson":
+        return rng.poisson(2.0, size=shape).astype(float)
     return rng.normal(size=shape)
 
 
@@ -35,6 +37,8 @@ def networks(draw):
         output = "softmax"  # a sigmoid output with cross_entropy is refused: see test_sigmoid_cross_entropy_is_refused
     elif loss == "binary_cross_entropy":
         output = "sigmoid"
+    elif loss == "poisson":
+        output = "exp"  # positive rates
     else:
         output = draw(st.sampled_from(ACTIVATION_NAMES))
     bias = draw(st.booleans())

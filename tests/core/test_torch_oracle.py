@@ -21,6 +21,7 @@ TORCH_ACTIVATIONS = {
     "softplus": F.softplus,
     "gelu": F.gelu,
     "softmax": lambda z: torch.softmax(z, dim=1),
+    "exp": torch.exp,
 }
 
 

@@ -41,19 +41,8 @@ import numpy as np
 from .named import FormulaText, Named
 
 __all__ = [
-    "Activation",
-    "Identity",
-    "Sigmoid",
-    "Tanh",
-    "ReLU",
-    "LeakyReLU",
-    "ELU",
-    "Softplus",
-    "GELU",
-    "Softmax",
-    "ACTIVATIONS",
-    "get_activation",
-    "erf",
+    "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
+    "Softplus", "GELU", "Softmax", "Exp", "ACTIVATIONS", "get_activation", "erf",
 ]
 
 
@@ -442,9 +431,30 @@ def _into(out, result):
     return out
 
 
+class Exp(Activation):
+    """``g(z) = e^z``, ``g'(z) = a``: a Poisson regressor's log link; ``z`` capped so ``a`` stays finite."""
+
+    name = "exp"
+
+    def derivative_formula(self):
+        return FormulaText("«a»", "«a»")
+
+    def to_onnx(self, g, z):
+        return g.op("Exp", z)
+
+    def value(self, z, out=None):
+        return np.exp(np.minimum(z, 0.999 * math.log(np.finfo(z.dtype).max), out=out), out=out)
+
+    def derivative(self, z, a):
+        return a.copy()
+
+    def backward(self, z, a, dC_da, out=None):
+        return np.multiply(dC_da, a, out=out)
+
+
 ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls
-    for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Softmax)
+    for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, Softplus, GELU, Softmax, Exp)
 }
 _ALIASES = {"linear": "identity", "logistic": "sigmoid"}
 

@@ -26,6 +26,7 @@ name                          per-sample ``C_i``                          PyTorc
 ``huber``                     ``1/n sum_j huber_delta(a_j - y_j)``        ``HuberLoss``
 ``cross_entropy``             ``-sum_j y_j log a_j``                      ``CrossEntropyLoss``
 ``binary_cross_entropy``      ``-1/n sum_j y log a + (1-y) log(1-a)``     ``BCELoss``
+``poisson``                   ``1/n sum_j a_j - y_j log a_j``             ``PoissonNLLLoss``
 ============================  =========================================  ==================
 
 (``n`` is the number of output nodes.)
@@ -55,6 +56,7 @@ __all__ = [
     "Huber",
     "CrossEntropy",
     "BinaryCrossEntropy",
+    "Poisson",
     "FusedOutput",
     "SoftmaxCrossEntropy",
     "SigmoidBinaryCrossEntropy",
@@ -264,6 +266,33 @@ class BinaryCrossEntropy(Loss):
         return (a - y) / np.maximum(a * (1.0 - a), tiny) * (1.0 / a.shape[1])
 
 
+class Poisson(Loss):
+    """``C_i = 1/n sum_j (a_j - y_j log a_j)``: the Poisson negative log-likelihood of counts ``y``.
+
+    PyTorch's ``PoissonNLLLoss(log_input=False)`` (less its ``eps``); it differs
+    from half the Poisson deviance, scikit-learn's ``poisson``, by a term that
+    does not depend on ``a``. ``dC_i/da_j = (1 - y_j / a_j) / n``; the outputs
+    must be positive (an ``exp`` output layer), the targets non-negative.
+    """
+
+    name = "poisson"
+
+    def per_node(self, a, y):
+        return (a - y * _safe_log(a)) / a.shape[-1]
+
+    def part_formula(self, n):
+        return FormulaText(f"(«a» − «y» log «a»)/{n}", f"\\frac{{«a» - «y» \\log «a»}}{{{n}}}")
+
+    def derivative_formula(self, n):
+        return FormulaText(f"(1 − «y»/«a»)/{n}", f"\\frac{{1 - «y»/«a»}}{{{n}}}", wrap=True)
+
+    def per_sample(self, a, y):
+        return (a - y * _safe_log(a)).mean(axis=1)
+
+    def derivative(self, a, y):
+        return (1.0 - y / np.maximum(a, np.finfo(a.dtype).tiny)) * (1.0 / a.shape[1])
+
+
 class FusedOutput:
     """A named shortcut for one (output activation, loss) pair.
 
@@ -345,7 +374,7 @@ FUSED_OUTPUTS: dict[tuple[str, str], FusedOutput] = {
 }
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (SSE, MSE, MAE, Huber, CrossEntropy, BinaryCrossEntropy)
+    cls.name: cls for cls in (SSE, MSE, MAE, Huber, CrossEntropy, BinaryCrossEntropy, Poisson)
 }
 _ALIASES = {"l1": "mae", "l2": "mse", "bce": "binary_cross_entropy", "ce": "cross_entropy",
             "categorical_cross_entropy": "cross_entropy", "log_loss": "cross_entropy"}

@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import column_or_1d
 
 from ..core.activations import Activation, Softmax, Softplus, get_activation
-from ..core.validation import check_dtype
-from .base import BaseMLP
+from .base import BaseMLP, stochastic
 from .params import ATTRIBUTES_DOC, PARAMETERS_DOC, number
 
 __all__ = ["MLPClassifier"]
@@ -54,7 +59,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  alpha=0.0001, batch_size="auto", max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=None,
                  momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, dropout=0.0, class_weight=None,
-                 callbacks=None, dtype="float64", warm_start=False, verbose=False):
+                 callbacks=None, dtype=None, warm_start=False, verbose=False,
+                 learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True):
         super().__init__(
             hidden_layer_sizes, activation, loss=loss, output_activation=output_activation, bias=bias,
             solver=solver, learning_rate_init=learning_rate_init, alpha=alpha, batch_size=batch_size,
@@ -62,7 +68,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, momentum=momentum, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, dropout=dropout, callbacks=callbacks, dtype=dtype, warm_start=warm_start,
-            verbose=verbose)
+            verbose=verbose, learning_rate=learning_rate, power_t=power_t, max_fun=max_fun,
+            nesterovs_momentum=nesterovs_momentum)
         self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None, *, validation_data=None):
@@ -81,6 +88,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
+    @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``X``, ``y`` from the current weights and optimizer state; return ``self``.
 
@@ -89,6 +97,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         classes : array_like, optional
             Every class label; required on the first call, since a batch may not hold them all.
         """
+        if hasattr(self, "classes_") and classes is not None and hasattr(self, "network_") and not \
+                np.array_equal(self.classes_, unique_labels(np.asarray(classes))):
+            raise ValueError(f"`classes={list(classes)}` is not the same as on last call to "
+                             f"partial_fit, was: {self.classes_}")
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be given on the first call to partial_fit: every class label, "
                              "since one batch may not hold them all")
@@ -97,7 +109,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict_proba(self, X) -> np.ndarray:
         """The probability of each class, columns in the order of ``classes_``."""
         z, a = self._outputs(X)
-        return _probabilities(z, a, self.out_activation_)
+        if self._multilabel():
+            return a  # each label's own probability
+        return _probabilities(z, a, self.network_.layers[-1].activation.name)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """``log(predict_proba(X))``."""
@@ -107,31 +121,72 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict(self, X) -> np.ndarray:
         """The most probable class for each sample."""
         probabilities = self.predict_proba(X)
+        if self._multilabel():
+            return (probabilities > 0.5).astype(int)  # the label indicator matrix
         return self.classes_[np.argmax(probabilities, axis=1)]
 
     def _output_activation(self) -> Activation:
+        """Softmax over the classes; for two classes or a label matrix, sigmoid nodes (scikit-learn's)."""
         spec = self.output_activation
         if spec is None:
-            spec = "sigmoid" if self._loss().name == "binary_cross_entropy" else "softmax"
+            independent = getattr(self, "_kind", "multiclass") in ("binary", "multilabel")
+            spec = "sigmoid" if independent or self._named_loss() == "binary_cross_entropy" else "softmax"
         activation = get_activation(spec)
         if activation.name not in ("softmax", "sigmoid"):
             raise ValueError(f"a classifier's output_activation must be softmax or sigmoid (outputs that "
                              f"are probabilities); got {spec!r}")
         return activation
 
+    def _named_loss(self) -> str:
+        return super()._loss().name
+
+    def _loss(self):
+        # The default cross-entropy of sigmoid outputs chosen here is binary cross-entropy: the
+        # cross-entropy of each node's two outcomes. An explicit sigmoid keeps the loss it was given.
+        loss = super()._loss()
+        if (loss.name == "cross_entropy" and self.output_activation is None
+                and getattr(self, "_kind", "multiclass") in ("binary", "multilabel")):
+            from ..core.losses import get_loss
+            return get_loss("binary_cross_entropy")
+        return loss
+
+    def _multilabel(self) -> bool:
+        return getattr(self, "_kind", None) == "multilabel"
+
     def _targets(self, y, first, classes=None):
+        dtype = self._dtype
+        y = np.asarray(y) if not hasattr(y, "toarray") else y.toarray()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # scikit-learn warns that a column should be 1-D
+        kind = type_of_target(y)
+        if y.ndim == 2:
+            if kind != "multilabel-indicator":
+                raise ValueError(f"y is a 2-D array of type {kind!r}; a classifier takes class labels "
+                                 f"(1-D) or a label indicator matrix of 0s and 1s")
+            if first:
+                self.classes_, self._kind, self.n_outputs_ = np.arange(y.shape[1]), "multilabel", y.shape[1]
+            elif not self._multilabel() or y.shape[1] != len(self.classes_):
+                raise ValueError(f"y has {y.shape[1]} label columns but the classifier was trained with "
+                                 f"{len(self.classes_)}")
+            return y.astype(dtype)
         check_classification_targets(y)
         if first:
             labels = unique_labels(y) if classes is None else unique_labels(np.asarray(classes))
             if len(labels) < 2:
                 raise ValueError(f"MLPClassifier needs at least two classes; got 1 class ({labels[0]!r})")
             self.classes_ = labels
+            self._kind = "binary" if len(labels) == 2 else "multiclass"
+            self.n_outputs_ = 1 if self._sigmoid_binary() else len(labels)
+        elif self.warm_start and classes is None and hasattr(self, "network_") and \
+                not np.array_equal(unique_labels(y), self.classes_):
+            raise ValueError(f"warm_start can only be used where `y` has the same classes as in the "
+                             f"previous call to fit. Previously got {self.classes_}, `y` has "
+                             f"{unique_labels(y)}")
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if unknown.size:
             raise ValueError(f"y holds labels {unknown.tolist()[:5]} that are not among the classes "
                              f"{self.classes_.tolist()} of the first fit")
         index = np.searchsorted(self.classes_, y)
-        dtype = check_dtype(self.dtype)
         if self._sigmoid_binary():
             return index.reshape(-1, 1).astype(dtype)
         return np.eye(len(self.classes_), dtype=dtype)[index]
@@ -141,6 +196,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _sample_weight(self, sample_weight, n, Y, incremental):
         weights = super()._sample_weight(sample_weight, n, Y, incremental)
+        if self._multilabel():
+            return weights
         # A partial_fit batch may hold one class; a whole training set may not.
         present = _class_index(Y) if weights is None else _class_index(Y)[weights > 0]
         if not incremental and np.unique(present).size < 2:

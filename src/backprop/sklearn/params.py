@@ -67,10 +67,14 @@ def check_settings(est) -> Settings:
 
     dropout = [number(p, "dropout", low=0, high=1, high_open=True)
                for p in per_hidden_layer(est.dropout, len(hidden), "dropout")]
-    dtype = check_dtype(est.dtype)
+    dtype = None if est.dtype is None else check_dtype(est.dtype)  # None: X's float32 or float64
 
-    if not isinstance(est.solver, str) or est.solver.lower() not in OPTIMIZERS:
-        raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}; got {est.solver!r}")
+    if not isinstance(est.solver, str) or est.solver.lower() not in (*OPTIMIZERS, "lbfgs"):
+        raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}, lbfgs; got {est.solver!r}")
+    if est.learning_rate not in ("constant", "invscaling", "adaptive"):
+        raise ValueError(f"learning_rate must be 'constant', 'invscaling' or 'adaptive'; got {est.learning_rate!r}")
+    number(est.power_t, "power_t", low=0)
+    number(est.max_fun, "max_fun", low=1, integer=True)
     number(est.learning_rate_init, "learning_rate_init", low=0, low_open=True)
     number(est.alpha, "alpha", low=0)
     if not (isinstance(est.batch_size, str) and est.batch_size == "auto"):
@@ -83,7 +87,7 @@ def check_settings(est) -> Settings:
     number(est.beta_1, "beta_1", low=0, high=1, high_open=True)
     number(est.beta_2, "beta_2", low=0, high=1, high_open=True)
     number(est.epsilon, "epsilon", low=0, low_open=True)
-    for flag in ("bias", "shuffle", "early_stopping", "warm_start"):
+    for flag in ("bias", "shuffle", "early_stopping", "warm_start", "nesterovs_momentum"):
         if not isinstance(getattr(est, flag), (bool, np.bool_)):
             raise ValueError(f"{flag} must be True or False; got {getattr(est, flag)!r}")
 
@@ -118,11 +122,12 @@ PARAMETERS_DOC = """
     activation : str, Activation or sequence of them, default "relu"
         The hidden layers' activation, one for all or one per hidden layer:
         ``identity``, ``sigmoid`` (``logistic``), ``tanh``, ``relu``,
-        ``leaky_relu``, ``elu``, ``softplus``, ``gelu``.
+        ``leaky_relu``, ``elu``, ``softplus``, ``gelu``, ``exp``.
     loss : str, dict or Loss, default "{loss_default}"
         ``sse`` (the article's ``sum_j (a_j - y_j)^2``), ``mse`` (``squared_error``),
         ``mae``, ``huber``, ``cross_entropy`` (``log_loss``),
-        ``binary_cross_entropy``, or an instance of a
+        ``binary_cross_entropy``, ``poisson`` (counts; the regressor's output
+        is then ``exp``, as scikit-learn's), or an instance of a
         :class:`backprop.core.losses.Loss` subclass with ``per_sample`` and
         ``derivative``.
     output_activation : str or None, default None
@@ -130,17 +135,28 @@ PARAMETERS_DOC = """
     bias : bool, default True
         ``False`` gives the article's network without biases.
     solver : str, default "adam"
-        ``sgd`` (the article's ``w <- w - lr * grad``, no momentum),
-        ``momentum``, ``nesterov``, ``adam``, ``adamw``, ``rmsprop``.
+        ``sgd`` (scikit-learn's: with ``momentum`` > 0 it is Nesterov's momentum,
+        or classical momentum with ``nesterovs_momentum=False``; ``momentum=0``
+        is the article's ``w <- w - lr * grad``), ``momentum``, ``nesterov``, ``adam``, ``adamw``,
+        ``rmsprop``, or ``lbfgs`` (scipy's L-BFGS-B on the whole training set).
+    learning_rate : {{"constant", "invscaling", "adaptive"}}, default "constant"
+        For ``solver="sgd"``, as scikit-learn: ``invscaling`` is
+        ``learning_rate_init / (t + 1)^power_t`` after ``t`` samples;
+        ``adaptive`` divides the rate by 5 whenever ``n_iter_no_change`` epochs
+        in a row fail to improve by ``tol``, and stops once it is at most 1e-6.
+    power_t : float, default 0.5
+        The exponent of ``invscaling``.
     learning_rate_init : float, default 0.001
         The learning rate.
+    max_fun : int, default 15000
+        For ``lbfgs``: the most evaluations of the loss (``max_iter`` bounds its iterations).
     alpha : float, default 0.0001
         L2 penalty ``alpha/2 ||W||^2`` on the weights (not the biases),
         divided by the batch's total sample weight as in scikit-learn.
     batch_size : int or "auto", default "auto"
         ``"auto"`` is ``min(200, n_samples)``; larger sizes are clipped to ``n_samples``.
     max_iter : int, default 200
-        The most epochs ``fit`` runs.
+        The most epochs ``fit`` runs (for ``lbfgs``, the most iterations).
     shuffle : bool, default True
         Reshuffle the samples every epoch.
     random_state : None, int, RandomState or Generator, default None
@@ -160,7 +176,9 @@ PARAMETERS_DOC = """
         validation set otherwise. With a validation set, ``validation_loss_curve_``
         is recorded even without early stopping.
     momentum : float, default 0.9
-        For ``solver="momentum"`` and ``"nesterov"``.
+        For ``solver="sgd"``, ``"momentum"`` and ``"nesterov"``.
+    nesterovs_momentum : bool, default True
+        For ``solver="sgd"``: Nesterov's momentum rather than the classical one.
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
         For ``adam`` and ``adamw`` (``epsilon`` also for ``rmsprop``).
     dropout : float or sequence of float, default 0.0
@@ -172,8 +190,9 @@ PARAMETERS_DOC = """
         ``fn(epoch, record)``; returning True from ``on_epoch_end`` stops training.
         ``record`` holds ``epoch``, ``loss``, ``val_loss`` (with a validation set),
         ``lr`` and ``seconds``.
-    dtype : {{"float64", "float32"}}, default "float64"
-        The dtype of the weights and of every computation.
+    dtype : {{"float64", "float32"}} or None, default None
+        The dtype of the weights and of every computation; None follows ``X``
+        as scikit-learn does (float32 stays float32, anything else is float64).
     warm_start : bool, default False
         ``fit`` continues from the current weights (with a fresh optimizer)
         and appends to the curves.
@@ -189,6 +208,8 @@ ATTRIBUTES_DOC = """
     coefs_, intercepts_ : list of ndarray
         The weights in scikit-learn's layout (``W.T``) and the biases.
     out_activation_ : str
+        scikit-learn's name for the output activation: ``"softmax"``,
+        ``"logistic"`` (sigmoid), ``"identity"``, ...
     loss_ : float
         The training loss of the last epoch.
     loss_curve_ : list of float
@@ -197,14 +218,29 @@ ATTRIBUTES_DOC = """
     validation_loss_curve_ : list of float or None
         The loss on the validation set after each epoch (no dropout, no
         penalty), or None without a validation set.
-    best_loss_, best_validation_loss_ : float
-        The best monitored loss of the last ``fit``.
+    best_loss_ : float or None
+        The lowest training loss (None under ``early_stopping``, as scikit-learn).
+    validation_scores_ : list of float or None
+        Under ``early_stopping``, the validation score after each epoch
+        (accuracy, all labels right for multilabel, or R^2); else None.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; the weights are that epoch's.
+    no_improvement_count_ : int
+        Epochs in a row that did not improve the training loss (or the
+        validation score) by more than ``tol``; more than ``n_iter_no_change``
+        stops training (or, with ``learning_rate="adaptive"``, lowers the rate).
+    learning_rate_ : float
+        The rate the next step would use (sgd's ``invscaling`` and ``adaptive`` change it).
+    n_layers_ : int
+        Layers counting the input layer, as scikit-learn.
+    n_outputs_ : int
+        Output nodes.
     history_ : backprop.History
         Every epoch's record as plain data.
     n_iter_ : int
-        Epochs run.
+        Epochs run by the last call (``lbfgs``: its iterations), as scikit-learn 1.9.
     t_ : int
-        Training samples seen.
+        Training samples seen since the first fit (warm starts and ``partial_fit`` add to it).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had string column names.

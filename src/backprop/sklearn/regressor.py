@@ -6,8 +6,9 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from ..core.activations import Activation, get_activation
-from ..core.validation import check_dtype
-from .base import BaseMLP
+from sklearn.utils.metaestimators import available_if
+
+from .base import BaseMLP, stochastic
 from .params import ATTRIBUTES_DOC, PARAMETERS_DOC
 
 __all__ = ["MLPRegressor"]
@@ -47,7 +48,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  alpha=0.0001, batch_size="auto", max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=None,
                  momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, dropout=0.0,
-                 callbacks=None, dtype="float64", warm_start=False, verbose=False):
+                 callbacks=None, dtype=None, warm_start=False, verbose=False,
+                 learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True):
         super().__init__(
             hidden_layer_sizes, activation, loss=loss, output_activation=output_activation, bias=bias,
             solver=solver, learning_rate_init=learning_rate_init, alpha=alpha, batch_size=batch_size,
@@ -55,7 +57,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
             validation_fraction=validation_fraction, momentum=momentum, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, dropout=dropout, callbacks=callbacks, dtype=dtype, warm_start=warm_start,
-            verbose=verbose)
+            verbose=verbose, learning_rate=learning_rate, power_t=power_t, max_fun=max_fun,
+            nesterovs_momentum=nesterovs_momentum)
 
     def fit(self, X, y, sample_weight=None, *, validation_data=None):
         """Train on ``X`` and the targets ``y``; return ``self``.
@@ -71,6 +74,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
+    @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``X``, ``y`` from the current weights and optimizer state; return ``self``."""
         return self._fit(X, y, sample_weight, incremental=True)
@@ -81,10 +85,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return outputs[:, 0] if outputs.shape[1] == 1 else outputs
 
     def _output_activation(self) -> Activation:
-        return get_activation("identity" if self.output_activation is None else self.output_activation)
+        if self.output_activation is not None:
+            return get_activation(self.output_activation)
+        # scikit-learn's poisson uses the log link: an exp output, so the rates stay positive.
+        return get_activation("exp" if self._loss().name == "poisson" else "identity")
 
     def _targets(self, y, first, classes=None):
-        Y = np.asarray(y, dtype=check_dtype(self.dtype))
+        Y = np.asarray(y, dtype=self._dtype)
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         if first:
             self.n_outputs_ = Y.shape[1]

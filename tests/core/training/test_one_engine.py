@@ -20,7 +20,7 @@ def data(n=60, seed=0):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_an_estimator_and_network_fit_with_the_same_settings_end_with_the_same_weights():
     X, y = data()
-    est = MLPClassifier((6,), activation="tanh", solver="sgd", learning_rate_init=0.1, alpha=0.0,
+    est = MLPClassifier((6,), activation="tanh", solver="sgd", momentum=0.0, learning_rate_init=0.1, alpha=0.0,
                         batch_size=10, max_iter=7, shuffle=False, random_state=3, tol=0.0,
                         n_iter_no_change=1000).fit(X, y)
     # The same initial weights as the estimator drew, then the same loop.

@@ -22,7 +22,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Batch", "LocalBatches", "ShardBatches", "split_validation", "validation_size"]
+__all__ = ["Batch", "LocalBatches", "ShardBatches", "split_validation", "validation_size", "is_sparse",
+           "take_rows"]
+
+
+def is_sparse(X) -> bool:
+    """Whether ``X`` is a sparse matrix (a SciPy one or anything with ``tocsr`` and ``toarray``).
+
+    The core does not import SciPy: it only asks a sparse matrix for rows and
+    makes those rows dense, one batch at a time.
+    """
+    return hasattr(X, "tocsr") and hasattr(X, "toarray")
+
+
+def take_rows(X, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``X[rows]`` gathered into ``out``: a dense array by ``np.take``, a sparse one made dense row by row."""
+    if is_sparse(X):
+        out[...] = X[rows].toarray()
+        return out
+    return np.take(X, rows, axis=0, out=out)
 
 
 def validation_size(n: int, fraction: float) -> int:
@@ -106,7 +124,7 @@ class LocalBatches:
     def batch(self, b: int) -> Batch:
         part = slice(b * self.batch_size, (b + 1) * self.batch_size)
         rows = self.order[part]
-        X = np.take(self.X, rows, axis=0, out=self._X[:len(rows)])
+        X = take_rows(self.X, rows, self._X[:len(rows)])
         Y = np.take(self.Y, rows, axis=0, out=self._Y[:len(rows)])
         if self.weights is None:
             return Batch(X, Y, None, 1.0 / len(rows), part, len(rows), float(len(rows)))

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..optimizers import Optimizer, get_optimizer, get_schedule
 from ..validation import check_positive_int, check_rng, check_sample_weight
-from .batches import LocalBatches, ShardBatches, split_validation
+from .batches import LocalBatches, ShardBatches, is_sparse, split_validation
 from .callbacks import Checkpoints, EarlyStopping, LearningRate, as_callback
 from .guard import Guard
 from .loop import TrainingLoop
@@ -148,7 +148,9 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     rng = check_rng(seed)
     reducer = Local() if comm is None else AllReduce(comm)
 
-    X = net.check_X(X)
+    if is_sparse(X) and comm is not None:
+        raise ValueError("a data-parallel run takes dense shards; X is a sparse matrix")
+    X = _check_sparse(net, X) if is_sparse(X) else net.check_X(X)
     Y = net.check_Y(as_targets(net, Y), X.shape[0])
     weights = check_sample_weight(sample_weight, X.shape[0])
     if comm is not None:
@@ -182,6 +184,16 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     return loop.run(epochs, first_epoch, first_batch)
 
 
+def _check_sparse(net, X):
+    """A sparse ``X`` (rows made dense per batch): its width, dtype and finiteness checked, stored as CSR."""
+    X = X.tocsr().astype(net.dtype)
+    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
+        raise ValueError(f"X has {X.shape[-1]} columns but the network has {net.sizes[0]} input nodes")
+    if not np.isfinite(X.data).all():
+        raise ValueError("X holds NaN or infinite values")
+    return X
+
+
 def _data(net, X, Y, weights, validation_data, fraction, task, rng, reducer, batch_size):
     """The validation set (or None) and the source of training batches."""
     strata = None
@@ -193,7 +205,8 @@ def _data(net, X, Y, weights, validation_data, fraction, task, rng, reducer, bat
             validation = _validation_data(net, validation_data)
         elif fraction > 0:
             kept, held = split_validation(X.shape[0], fraction, rng, strata)
-            validation = (X[held], Y[held], None if weights is None else weights[held])
+            X_val = X[held].toarray() if is_sparse(X) else X[held]  # the held-out rows, made dense
+            validation = (X_val, Y[held], None if weights is None else weights[held])
             X, Y = X[kept], Y[kept]
             weights = None if weights is None else weights[kept]
         return validation, LocalBatches(X, Y, weights, batch_size)
