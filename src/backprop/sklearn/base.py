@@ -16,7 +16,7 @@ from ..core.optimizers import get_optimizer
 from ..core.training import Callback, History, fit
 from ..core.training.state import DivergenceError, NonFiniteError
 from ..core.validation import check_sample_weight
-from . import lbfgs
+from .lbfgs import minimize as lbfgs_minimize
 from .params import LOSS_ALIASES, Settings, as_generator, check_settings
 from .policies import InvScaling, NoImprovement
 
@@ -191,7 +191,7 @@ class BaseMLP(BaseEstimator):
         if self.solver.lower() == "lbfgs":
             self._optimizer = self._make_optimizer()
             dense = X.toarray() if hasattr(X, "toarray") else X
-            self.n_iter_, self.loss_ = lbfgs.minimize(
+            self.n_iter_, self.loss_ = lbfgs_minimize(
                 self.network_, self._optimizer, dense, Y, weights, max_iter=self.max_iter,
                 max_fun=self.max_fun, tol=self.tol, verbose=bool(self.verbose))
             return self
