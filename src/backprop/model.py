@@ -375,18 +375,10 @@ def save(model: Model | Network, path) -> Path:
 def load(path) -> Model:
     """Read a model file written by :func:`save`.
 
-    Only a regular file is opened (a FIFO or device is refused, never read).
-    The metadata is checked against the schema of :mod:`backprop.io.schema`
-    and the tensors' dtypes and shapes against it before any weight is read.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file.
-    ValueError
-        If the file is not a backprop model, is truncated or corrupted, comes
-        from an unknown format version, its metadata breaks the schema, or its
-        weights do not fit the architecture its metadata describes.
+    The file is read and checked by :func:`backprop.modelfile.read_model`
+    (regular files only, the metadata schema, the tensors against it, the
+    checksum); it raises ``FileNotFoundError`` or ``ValueError`` naming the
+    problem.
     """
     config, network = read_model(path)
     try:

