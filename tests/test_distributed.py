@@ -417,3 +417,24 @@ def test_an_error_on_one_rank_ends_every_rank_instead_of_hanging(tmp_path):
         _, stderr = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "backprop train: error on rank 0" in stderr and "in use by another backprop train" in stderr, stderr
+
+
+def test_sample_weights_given_on_some_ranks_only_count_the_others_as_one():
+    # A rank given no sample_weight weighs its rows 1, as one process would with those ones.
+    X, y = classification(60)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, size=60)
+    options = dict(epochs=3, batch_size=7, optimizer="sgd", lr=0.1, seed=2)
+    rows0 = shard(60, ThreadComm(ThreadGroup(2), 0))
+    full = np.ones(60)
+    full[rows0] = w[rows0]
+    reference = small_net()
+    reference.fit(X, y, sample_weight=full, **options)
+
+    def rank(comm):
+        net = small_net()
+        rows = shard(len(X), comm)
+        net.fit(X[rows], y[rows], comm=comm, sample_weight=w[rows] if comm.rank == 0 else None, **options)
+        return net.get_weights()
+
+    for weights in ThreadGroup(2).results(rank):
+        assert relative_difference(weights, reference.get_weights()) < TOLERANCE

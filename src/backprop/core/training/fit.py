@@ -222,8 +222,9 @@ def _data(net, X, Y, weights, validation_data, fraction, task, rng, reducer, bat
         full[lo:lo + X.shape[0]] = values
         return reducer.sum(full)
 
-    all_weights = None if reducer.agree(weights is None) and weights is None else everyone(
-        np.ones(X.shape[0]) if weights is None else weights)
+    if reducer.agree(weights is not None) and weights is None:
+        weights = np.ones(X.shape[0])  # other processes weigh their rows: this one's weigh 1
+    all_weights = None if weights is None else everyone(weights)  # each batch's total weight needs all
     validation, train_rows = None, None
     if validation_data is not None:
         validation = _validation_data(net, validation_data)
