@@ -376,9 +376,7 @@ class Network:
 
         ``1/N`` without weights; ``w_i / sum_i w_i`` (a column) with them.
         """
-        if sample_weight is None:
-            return 1.0 / n
-        return (sample_weight / sample_weight.sum())[:, None]
+        return row_scale(sample_weight, n if sample_weight is None else sample_weight.sum())
 
     def backward(self, trace: list, Y: np.ndarray, grads: list[dict], work: Workspace | None = None,
                  scale=None) -> None:
@@ -415,6 +413,18 @@ class Network:
             g = self._grad_index[i]
             dC_da = self.stack[i].backward(trace[i], dC_da, None if g is None else grads[g], work,
                                            need_dC_da_prev=i > 0)
+
+
+def row_scale(weights: np.ndarray | None, total: float, dtype=None):
+    """The article's ``1/N`` on each sample's gradient, or ``w_i / total`` (a column) with weights.
+
+    ``total`` is ``N``, or the total weight of the whole batch, which in a
+    data-parallel run is more than the weights this process holds.
+    """
+    if weights is None:
+        return 1.0 / total
+    scale = (weights / total)[:, None]
+    return scale if dtype is None else scale.astype(dtype)
 
 
 def per_hidden_layer(value, n_hidden: int, name: str) -> list:

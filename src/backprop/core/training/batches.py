@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..network import row_scale
+
 __all__ = ["Batch", "LocalBatches", "ShardBatches", "split_validation", "validation_size", "is_sparse",
            "take_rows"]
 
@@ -127,10 +129,10 @@ class LocalBatches:
         X = take_rows(self.X, rows, self._X[:len(rows)])
         Y = np.take(self.Y, rows, axis=0, out=self._Y[:len(rows)])
         if self.weights is None:
-            return Batch(X, Y, None, 1.0 / len(rows), part, len(rows), float(len(rows)))
+            return Batch(X, Y, None, row_scale(None, len(rows)), part, len(rows), float(len(rows)))
         w = self.weights[rows]
         weight = float(w.sum())
-        return Batch(X, Y, w, (w / weight).astype(X.dtype)[:, None], part, len(rows), weight)
+        return Batch(X, Y, w, row_scale(w, weight, X.dtype), part, len(rows), weight)
 
     def epoch_targets(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The epoch's outputs and their targets, row for row."""
@@ -182,10 +184,10 @@ class ShardBatches:
         Y = np.take(self.Y, local, axis=0, out=self._Y[:len(local)])
         positions = np.flatnonzero(mine) + part.start
         if self.all_weights is None:
-            return Batch(X, Y, None, 1.0 / size, positions, size, float(size))
+            return Batch(X, Y, None, row_scale(None, size), positions, size, float(size))
         weight = float(self.all_weights[self.order[part]].sum())
         w = self.weights[local]
-        return Batch(X, Y, w, (w / weight).astype(X.dtype)[:, None], positions, size, weight)
+        return Batch(X, Y, w, row_scale(w, weight, X.dtype), positions, size, weight)
 
     def epoch_targets(self, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return outputs[self.mine], self.Y[self.local[self.mine]]

@@ -186,8 +186,9 @@ class Checkpoints(Callback):
         self.save, self.every = save, every
 
     def after_epoch(self, epoch: int, last: bool) -> None:
+        """Save at the end of every ``every``-th epoch and of the last one.
+
+        (An interrupted run is saved by the loop, with the state it raises.)
+        """
         if last or epoch % self.every == 0:
             self.save(self.loop.state(epoch, 0))
-
-    def interrupted(self, epoch_done: int, batch_done: int) -> None:
-        self.save(self.loop.state(epoch_done, batch_done))

@@ -26,7 +26,7 @@ class Guard:
         self.history = history
         self.start_loss = start_loss
 
-    def check(self, batch_loss: float, flat_grads: np.ndarray, grads: list[dict], trace, layers,
+    def check(self, batch_loss: float, flat_grads: np.ndarray, grads: list[dict], trace,
               epoch: int, batch: int, lr: float) -> None:
         """Raise :class:`NonFiniteError` or :class:`DivergenceError`, or return.
 

@@ -86,8 +86,8 @@ class TrainingLoop:
                 stop_asked = self.should_stop is not None and self.should_stop()
                 mine = np.sum(losses, dtype=np.float64) if batch.weights is None else np.dot(batch.weights, losses)
                 loss_sum, stops = map(float, self.reducer.gradients(work.flat, [mine, stop_asked]))  # reduce
-                self.guard.check(loss_sum / batch.weight, work.flat, work.grads, trace, net.layers,
-                                 epoch, b + 1, self.optimizer.lr)
+                self.guard.check(loss_sum / batch.weight, work.flat, work.grads, trace, epoch, b + 1,
+                                 self.optimizer.lr)
                 penalty = self.optimizer.penalty(params, batch.weight) * batch.weight    # L2, if any
                 self.optimizer.step(params, work.grads, batch.weight)                    # update
                 self.outputs[batch.positions] = a
@@ -132,17 +132,17 @@ class TrainingLoop:
         if stop and self.history.stop_reason is None:
             self.history.stop_reason = f"a callback asked to stop after epoch {epoch}"
         interrupted = not (stop or last) and self.should_stop is not None and self.should_stop()
-        interrupted = self.reducer.agree(interrupted)
+        if self.reducer.agree(interrupted):
+            self._interrupt(epoch, 0, f"interrupted after epoch {epoch}")
         if self.checkpoints is not None:
-            self.checkpoints.after_epoch(epoch, last=stop or last or interrupted)
-        if interrupted:
-            self._interrupt(epoch, 0, f"interrupted after epoch {epoch}", saved=True)
+            self.checkpoints.after_epoch(epoch, last=stop or last)
         return stop
 
-    def _interrupt(self, epoch_done: int, batch_done: int, reason: str, saved: bool = False):
+    def _interrupt(self, epoch_done: int, batch_done: int, reason: str):
+        """Checkpoint where training stands and raise :class:`TrainingInterrupted` with that state."""
         state = self.state(epoch_done, batch_done)
-        if self.checkpoints is not None and not saved:
-            self.checkpoints.interrupted(epoch_done, batch_done)
+        if self.checkpoints is not None:
+            self.checkpoints.save(state)
         self.history.stop_reason = reason
         raise TrainingInterrupted(reason, state=state, history=self.history)
 
@@ -169,8 +169,8 @@ class TrainingLoop:
         self.net.set_weights(state.weights)
         self.optimizer.load_state_dict(state.optimizer)
         self.rng.bit_generator.state = state.rng
-        self.history.epochs[:] = History.from_dict(state.history).epochs
         restored = History.from_dict(state.history)
+        self.history.epochs[:] = restored.epochs
         self.history.best_epoch, self.history.stopped_early = restored.best_epoch, restored.stopped_early
         self.history.stop_reason = None
         for cb in self.callbacks:
