@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import threading
 
 import numpy as np
 from safetensors import safe_open
@@ -19,7 +20,14 @@ class Hang(BaseException):
 
 @contextlib.contextmanager
 def no_hang(seconds: float = 20.0):
-    """Fail, rather than wait for ever, if the block blocks (a FIFO opened for reading, say)."""
+    """Fail, rather than wait for ever, if the block blocks (a FIFO opened for reading, say).
+
+    SIGALRM reaches the main thread only: elsewhere the block runs unguarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
     def expire(signum, frame):
         raise Hang(f"still blocked after {seconds} s")
 

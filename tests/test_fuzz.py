@@ -25,9 +25,6 @@ import contextlib
 import gzip
 import io
 import json
-import os
-import signal
-import threading
 import urllib.request
 import warnings
 
@@ -40,8 +37,9 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 import backprop as bp
+from reliability_support import Hang, no_hang
 from backprop.cli import CLIError, build_parser, main
-from backprop.data import load_csv, load_features_csv, load_npz, read_idx, write_idx
+from backprop.data import load_csv, load_features_csv, load_npz, read_idx
 from backprop.data.mnist import IMAGES_MAGIC, parse_idx
 
 DOCUMENTED = (ValueError, TypeError, OSError)
@@ -59,27 +57,8 @@ def fuzz_settings(n: int):
                                            HealthCheck.filter_too_much])
 
 
-class Hang(BaseException):
-    """Raised in an example that ran past its time limit (a BaseException, so no handler swallows it)."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float = 20.0):
-    """Fail an example that runs longer than ``seconds``, so that a hang is a failure, not a stuck suite."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum, frame):
-        raise Hang(f"no answer within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+# One hang guard for the suite: a block still running after its limit fails with Hang.
+time_limit = no_hang
 
 
 def only_documented(fn, *args, **kwargs):
