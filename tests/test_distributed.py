@@ -110,6 +110,14 @@ class ThreadComm:
         group.barrier.wait()
         return value
 
+    def allgather(self, obj) -> list:
+        group = self.group
+        group.slots[self.rank] = obj
+        group.barrier.wait()
+        values = [copy.deepcopy(v) for v in group.slots]
+        group.barrier.wait()
+        return values
+
 
 def classification(n=157, seed=0):
     rng = np.random.default_rng(seed)
@@ -162,6 +170,30 @@ def test_thread_ranks_give_one_process_weights_history_and_early_stop(P):
         for got, want in zip(history.epochs, expected.epochs):
             for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
                 assert got[key] == pytest.approx(want[key], rel=1e-9), key
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("P", [2, 3])
+def test_an_estimator_under_comm_learns_every_shards_classes_and_equals_one_process(P):
+    from backprop.sklearn import MLPClassifier
+
+    X, labels = classification(120)
+    order = np.argsort(labels, kind="stable")  # sorted by class: the last shard lacks class 0
+    X, labels = X[order], np.array(["low", "mid", "high"])[labels[order]]
+    params = dict(hidden_layer_sizes=(8,), activation="tanh", solver="sgd", learning_rate_init=0.1,
+                  batch_size=10, max_iter=8, random_state=2, class_weight="balanced",
+                  early_stopping=True, validation_fraction=0.2, learning_rate="cosine", clip_norm=1.0)
+    alone = MLPClassifier(**params).fit(X, labels)
+
+    def rank(comm):
+        rows = shard(len(X), comm)
+        return MLPClassifier(**params).fit(X[rows], labels[rows], comm=comm)
+
+    for est in ThreadGroup(P).results(rank):
+        assert list(est.classes_) == list(alone.classes_)
+        assert est.n_iter_ == alone.n_iter_
+        assert relative_difference(est.network_.get_weights(), alone.network_.get_weights()) < TOLERANCE
+        assert est.validation_scores_ == pytest.approx(alone.validation_scores_, abs=1e-12)
 
 
 def test_regression_metrics_come_from_sums_and_equal_one_process():

@@ -113,7 +113,7 @@ def fast(cls, **params):
     ({"activation": "swish"}, "unknown activation 'swish'"),
     ({"loss": "hinge"}, "unknown loss 'hinge'"),
     ({"solver": "newton"}, "solver must be one of sgd, momentum, nesterov, adam, adamw, rmsprop, lbfgs; got 'newton'"),
-    ({"learning_rate": "optimal"}, "learning_rate must be 'constant', 'invscaling' or 'adaptive'; got 'optimal'"),
+    ({"learning_rate": "optimal"}, "learning_rate must be 'constant', 'invscaling', 'adaptive', a schedule name .*; got 'optimal'"),
     ({"max_fun": 0}, r"max_fun must be an integer in \[1, inf\); got 0"),
     ({"learning_rate_init": 0}, r"learning_rate_init must be a number in \(0, inf\); got 0"),
     ({"alpha": -1.0}, "alpha must be a number"),
@@ -386,8 +386,10 @@ def test_validation_loss_curve_and_early_stopping_restore_the_best_epoch(regress
     reg.fit(X[30:], Y[30:], validation_data=(X_val, Y_val))
     curve, scores = reg.validation_loss_curve_, reg.validation_scores_
     assert len(curve) == len(scores) == len(reg.loss_curve_) == reg.n_iter_ < 400
-    # scikit-learn's rule: the validation score (R^2 here) watched, the weights of its best epoch kept.
-    assert reg.history_.stopped_early and "Validation score did not improve" in reg.history_.stop_reason
+    # scikit-learn's rule, as the core's EarlyStopping: the validation score (R^2 here, higher is
+    # better) watched, more than n_iter_no_change epochs without improvement, the best weights kept.
+    assert reg.history_.stopped_early and "val_score did not improve" in reg.history_.stop_reason
+    assert reg.history_.best_epoch == scores.index(max(scores)) + 1
     assert reg.best_validation_score_ == max(scores) and reg.best_loss_ is None
     assert reg.score(X_val, Y_val) == pytest.approx(max(scores), rel=1e-10)
     assert scores.index(max(scores)) == reg.n_iter_ - 7 and reg.best_validation_loss_ == min(curve)

@@ -72,10 +72,11 @@ def test_early_stopping_restores_the_best_weights():
 def test_reduce_on_plateau_and_schedules_change_the_rate():
     X, y = blobs(60)
     net = classifier()
-    # With min_delta = 1 no epoch counts as an improvement after the first.
-    history = net.fit(X, y, epochs=5, batch_size=60, lr=0.01, seed=0, min_delta=1.0,
-                      reduce_lr_on_plateau={"factor": 0.5, "patience": 1})
-    assert history["lr"] == [0.01, 0.01, 0.01, 0.005, 0.005]
+    # With min_delta = 1 no epoch counts as an improvement after the first; with patience 2 the
+    # rate halves after every second epoch without one (the rule early stopping counts by).
+    history = net.fit(X, y, epochs=6, batch_size=60, lr=0.01, seed=0, min_delta=1.0,
+                      reduce_lr_on_plateau={"factor": 0.5, "patience": 2})
+    assert history["lr"] == [0.01, 0.01, 0.01, 0.005, 0.005, 0.0025]
     history = classifier().fit(X, y, epochs=4, lr=0.1, schedule={"name": "step", "step_size": 2, "gamma": 0.5})
     assert history["lr"] == [0.1, 0.1, 0.05, 0.05]
 

@@ -18,7 +18,7 @@ from ..core.training.state import DivergenceError, NonFiniteError
 from ..core.validation import check_sample_weight
 from .lbfgs import minimize as lbfgs_minimize
 from .params import LOSS_ALIASES, Settings, as_generator, check_settings
-from .policies import InvScaling, NoImprovement
+from .policies import Counters, InvScaling, ValidationScore, stopping_options
 
 __all__ = ["BaseMLP"]
 
@@ -40,8 +40,12 @@ class Curves(Callback):
             print(f"Iteration {epoch}, loss = {record['loss']:.8f}{val}")
 
     def on_train_end(self, history):
-        if self.est.verbose and history.stop_reason:
-            print(f"{history.stop_reason}. Stopping.")
+        est = self.est
+        if est.verbose and history.stopped_early:
+            what = "Validation score" if est.early_stopping else "Training loss"
+            small = ". Learning rate too small" if est.learning_rate == "adaptive" else ""
+            print(f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} "
+                  f"consecutive epochs{small}. Stopping.")
 
 
 class ConvergenceWarner(Callback):
@@ -65,7 +69,8 @@ class BaseMLP(BaseEstimator):
                  learning_rate_init, alpha, batch_size, max_iter, shuffle, random_state, tol,
                  n_iter_no_change, early_stopping, validation_fraction, momentum, beta_1, beta_2,
                  epsilon, dropout, callbacks, dtype, warm_start, verbose, learning_rate="constant",
-                 power_t=0.5, max_fun=15000, nesterovs_momentum=True):
+                 power_t=0.5, max_fun=15000, nesterovs_momentum=True, clip_norm=None,
+                 reduce_lr_on_plateau=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -95,6 +100,8 @@ class BaseMLP(BaseEstimator):
         self.power_t = power_t
         self.max_fun = max_fun
         self.nesterovs_momentum = nesterovs_momentum
+        self.clip_norm = clip_norm
+        self.reduce_lr_on_plateau = reduce_lr_on_plateau
 
     def _loss(self) -> Loss:
         spec = self.loss
@@ -108,7 +115,8 @@ class BaseMLP(BaseEstimator):
         if self.solver.lower() == "sgd" and self.momentum > 0:
             # scikit-learn's sgd: momentum (Nesterov's by default); momentum=0 is the article's rule.
             name = "nesterov" if self.nesterovs_momentum else "momentum"
-        options = {"lr": self.learning_rate_init, "weight_decay": self.alpha, "decay_per_sample": True}
+        options = {"lr": self.learning_rate_init, "weight_decay": self.alpha, "decay_per_sample": True,
+                   "clip_norm": self.clip_norm}
         if name in ("momentum", "nesterov"):
             options["momentum"] = self.momentum
         if name in ("adam", "adamw"):
@@ -133,8 +141,8 @@ class BaseMLP(BaseEstimator):
         """Targets as the network learns them, shape (n_samples, n_outputs)."""
         raise NotImplementedError
 
-    def _class_weights(self, Y: np.ndarray, incremental: bool) -> np.ndarray | None:
-        """One weight per class (from ``class_weight`` and the training targets), or None."""
+    def _class_weights(self, Y: np.ndarray, incremental: bool, comm=None) -> np.ndarray | None:
+        """One weight per class (from ``class_weight`` and the training targets of every shard), or None."""
         return None
 
     def _weights_of(self, Y: np.ndarray) -> np.ndarray | None:
@@ -143,8 +151,12 @@ class BaseMLP(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight, *, incremental: bool, classes=None, validation_data=None):
+    def _fit(self, X, y, sample_weight, *, incremental: bool, classes=None, validation_data=None,
+             comm=None, checkpoint=None, checkpoint_every=1):
         settings = check_settings(self)
+        if comm is not None and (incremental or self.solver.lower() == "lbfgs"):
+            raise ValueError("comm trains data-parallel with fit and a stochastic solver; "
+                             f"not with {'partial_fit' if incremental else 'lbfgs'}")
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         fitted = hasattr(self, "network_")
@@ -162,8 +174,8 @@ class BaseMLP(BaseEstimator):
         self._dtype = settings.dtype
         Y = self._targets(y, first, classes)
         settings.output_activation, settings.loss = self._output_activation(), self._loss()
-        self._per_class_weight = self._class_weights(Y, incremental)
-        weights = self._sample_weight(sample_weight, X.shape[0], Y, incremental)
+        self._per_class_weight = self._class_weights(Y, incremental, comm)
+        weights = self._sample_weight(sample_weight, X.shape[0], Y, incremental, comm)
 
         rng = as_generator(self.random_state) if first or not incremental else self._generator
         self._generator = rng
@@ -214,13 +226,14 @@ class BaseMLP(BaseEstimator):
                 raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                                  "or the size of your dataset.")
 
-        schedule = None
+        schedule = settings.schedule
         if self.learning_rate == "invscaling" and self.solver.lower() == "sgd":
             schedule = InvScaling(self.power_t, X.shape[0] - (0 if validation is not None else
                                                               _held(X.shape[0], fraction)), self.t_)
-        stopping = NoImprovement(self, watch_validation, self.learning_rate == "adaptive"
-                                 and self.solver.lower() == "sgd", active=not incremental)
-        hooks = [Curves(self), stopping, *settings.callbacks]
+        adaptive = self.learning_rate == "adaptive" and self.solver.lower() == "sgd"
+        counters = Counters(self, watch_validation, adaptive)
+        hooks = [Curves(self), *([ValidationScore(self)] if watch_validation else []), counters,
+                 *settings.callbacks]
         if not incremental:
             hooks.append(ConvergenceWarner(self.max_iter))
         try:
@@ -229,20 +242,20 @@ class BaseMLP(BaseEstimator):
                 batch_size=self._batch_size(X.shape[0]), optimizer=self._optimizer, seed=rng,
                 sample_weight=weights, validation_data=validation, validation_split=fraction,
                 shuffle=bool(self.shuffle), task=self._task, callbacks=hooks, schedule=schedule,
-                early_stopping=False, monitor="val_loss" if watch_validation else "loss")
+                comm=comm, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                **stopping_options(self, watch_validation, adaptive, incremental, settings.plateau))
         except (NonFiniteError, DivergenceError) as error:
-            if not watch_validation or stopping.best_weights is None:
+            # As scikit-learn: a run that diverges under early stopping ends with its best weights.
+            if not (watch_validation and counters.restore()):
                 raise ValueError(f"Solver produced non-finite parameter weights. The input data may "
                                  f"contain large values and need to be preprocessed. ({error})") from None
-            # As scikit-learn: a run that diverges under early stopping ends with its best weights.
             self.validation_scores_.append(float("nan"))
-            stopping.restore()
             history = error.history
         self._record(history, X.shape[0] - (0 if validation is not None else _held(X.shape[0], fraction)))
         if schedule is not None:
             self.learning_rate_ = self.learning_rate_init / (self.t_ + 1) ** self.power_t
         else:
-            self.learning_rate_ = self._optimizer.base_lr  # adaptive lowers it; constant keeps it
+            self.learning_rate_ = self._optimizer.lr  # the last epoch's: adaptive lowers it, constant keeps it
         return self
 
     def _multilabel(self) -> bool:
@@ -305,7 +318,8 @@ class BaseMLP(BaseEstimator):
                                dtype=settings.dtype))
         return Network(stack, loss=settings.loss)
 
-    def _sample_weight(self, sample_weight, n: int, Y: np.ndarray, incremental: bool) -> np.ndarray | None:
+    def _sample_weight(self, sample_weight, n: int, Y: np.ndarray, incremental: bool,
+                       comm=None) -> np.ndarray | None:
         """Per-sample weights times the class weights; None when every weight is 1."""
         weights = check_sample_weight(sample_weight, n)
         per_class = self._weights_of(Y)

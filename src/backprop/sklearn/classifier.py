@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     check_classification_targets,
@@ -14,8 +13,9 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import column_or_1d
 
 from ..core.activations import Activation, Softmax, Softplus, get_activation
+from ..core.training import balanced_class_weights
 from .base import BaseMLP, stochastic
-from .params import ATTRIBUTES_DOC, PARAMETERS_DOC, number
+from .params import ATTRIBUTES_DOC, FIT_KEYWORDS_DOC, PARAMETERS_DOC, number
 
 __all__ = ["MLPClassifier"]
 
@@ -60,7 +60,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=None,
                  momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, dropout=0.0, class_weight=None,
                  callbacks=None, dtype=None, warm_start=False, verbose=False,
-                 learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True):
+                 learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True,
+                 clip_norm=None, reduce_lr_on_plateau=None):
         super().__init__(
             hidden_layer_sizes, activation, loss=loss, output_activation=output_activation, bias=bias,
             solver=solver, learning_rate_init=learning_rate_init, alpha=alpha, batch_size=batch_size,
@@ -69,10 +70,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             validation_fraction=validation_fraction, momentum=momentum, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, dropout=dropout, callbacks=callbacks, dtype=dtype, warm_start=warm_start,
             verbose=verbose, learning_rate=learning_rate, power_t=power_t, max_fun=max_fun,
-            nesterovs_momentum=nesterovs_momentum)
+            nesterovs_momentum=nesterovs_momentum, clip_norm=clip_norm,
+            reduce_lr_on_plateau=reduce_lr_on_plateau)
         self.class_weight = class_weight
 
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, validation_data=None, comm=None, checkpoint=None,
+            checkpoint_every=1):
         """Train on ``X`` and the class labels ``y``; return ``self``.
 
         Parameters
@@ -86,7 +89,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             A validation set of raw features (inside a Pipeline, prefer
             ``validation_fraction``: these are not passed through the earlier steps).
         """
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+        classes = None
+        if comm is not None and np.ndim(y) == 1:
+            classes = shard_classes(y, comm)  # a shard may lack some class
+        return self._fit(X, y, sample_weight, incremental=False, classes=classes,
+                         validation_data=validation_data, comm=comm, checkpoint=checkpoint,
+                         checkpoint_every=checkpoint_every)
+
+    fit.__doc__ = fit.__doc__.rstrip() + "\n" + FIT_KEYWORDS_DOC  # comm, checkpoint: said once
 
     @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -194,18 +204,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _sigmoid_binary(self) -> bool:
         return len(self.classes_) == 2 and self._output_activation().name == "sigmoid"
 
-    def _sample_weight(self, sample_weight, n, Y, incremental):
-        weights = super()._sample_weight(sample_weight, n, Y, incremental)
+    def _sample_weight(self, sample_weight, n, Y, incremental, comm=None):
+        weights = super()._sample_weight(sample_weight, n, Y, incremental, comm)
         if self._multilabel():
             return weights
-        # A partial_fit batch may hold one class; a whole training set may not.
+        # A partial_fit batch may hold one class; a whole training set (all shards together) may not.
         present = _class_index(Y) if weights is None else _class_index(Y)[weights > 0]
-        if not incremental and np.unique(present).size < 2:
+        counts = np.bincount(present, minlength=len(self.classes_)).astype(np.float64)
+        if comm is not None:
+            counts = comm.allreduce_sum(counts)
+        if not incremental and np.count_nonzero(counts) < 2:
             raise ValueError("only one class has samples with positive weight; a classifier needs at "
                              "least two classes to learn from")
         return weights
 
-    def _class_weights(self, Y, incremental):
+    def _class_weights(self, Y, incremental, comm=None):
         if self.class_weight is None:
             return None
         index = np.arange(len(self.classes_))
@@ -216,7 +229,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             if incremental:
                 raise ValueError("class_weight='balanced' needs the whole training set; with partial_fit "
                                  "give a dict {label: weight}")
-            return compute_class_weight("balanced", classes=index, y=_class_index(Y))
+            return balanced_class_weights(_class_index(Y), len(index),
+                                          None if comm is None else comm.allreduce_sum)
         return _class_weight_vector(self.class_weight, self.classes_)
 
     def _weights_of(self, Y):
@@ -224,6 +238,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
 
 # -- helpers for the classifier ------------------------------------------------------
+
+
+def shard_classes(y, comm) -> np.ndarray:
+    """Every class label of a data-parallel run: the union over the processes' shards."""
+    gather = getattr(comm, "allgather", None)
+    if gather is None:
+        raise ValueError("a classifier trained with comm learns its classes from every shard, so the "
+                         "communicator needs allgather (backprop.distributed.MPICommunicator has it)")
+    return unique_labels(*[np.asarray(labels) for labels in gather(unique_labels(np.asarray(y)))])
 
 
 def _probabilities(z: np.ndarray, a: np.ndarray, out_activation: str) -> np.ndarray:

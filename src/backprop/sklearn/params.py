@@ -11,9 +11,9 @@ import numpy as np
 from ..core.activations import Activation, get_activation
 from ..core.losses import Loss
 from ..core.network import per_hidden_layer
-from ..core.optimizers import OPTIMIZERS
+from ..core.optimizers import OPTIMIZERS, SCHEDULES, Schedule, get_schedule
 from ..core.training import Callback
-from ..core.training.callbacks import as_callback
+from ..core.training.callbacks import as_callback, plateau_options
 from ..core.validation import check_dtype
 
 # scikit-learn's name for the mean squared error.
@@ -32,6 +32,8 @@ class Settings:
     dtype: np.dtype
     validation_fraction: float
     callbacks: list[Callback]
+    schedule: Schedule | None = None
+    plateau: dict | bool | None = None
 
 
 def number(value, name, *, low=None, high=None, low_open=False, high_open=False, integer=False):
@@ -71,8 +73,23 @@ def check_settings(est) -> Settings:
 
     if not isinstance(est.solver, str) or est.solver.lower() not in (*OPTIMIZERS, "lbfgs"):
         raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}, lbfgs; got {est.solver!r}")
-    if est.learning_rate not in ("constant", "invscaling", "adaptive"):
-        raise ValueError(f"learning_rate must be 'constant', 'invscaling' or 'adaptive'; got {est.learning_rate!r}")
+    schedule = None
+    if not (isinstance(est.learning_rate, str) and est.learning_rate in ("constant", "invscaling", "adaptive")):
+        try:
+            schedule = get_schedule(est.learning_rate)  # the core's: "cosine", "step", a dict, a Schedule
+        except (ValueError, TypeError, AttributeError):
+            raise ValueError(f"learning_rate must be 'constant', 'invscaling', 'adaptive', a schedule "
+                             f"name ({', '.join(s for s in SCHEDULES if s != 'constant')}), a dict or "
+                             f"a Schedule; got {est.learning_rate!r}") from None
+    if est.clip_norm is not None:
+        number(est.clip_norm, "clip_norm (None or a number)", low=0, low_open=True)
+    plateau = est.reduce_lr_on_plateau
+    if plateau is not None and not isinstance(plateau, (bool, np.bool_, dict)):
+        raise ValueError(f"reduce_lr_on_plateau must be None, True, False or a dict of options; got {plateau!r}")
+    plateau_options(plateau)  # its options checked now, by the rule that uses them
+    if plateau and est.learning_rate == "adaptive":
+        raise ValueError("learning_rate='adaptive' is scikit-learn's reduce-on-plateau; "
+                         "give one of it and reduce_lr_on_plateau")
     number(est.power_t, "power_t", low=0)
     number(est.max_fun, "max_fun", low=1, integer=True)
     number(est.learning_rate_init, "learning_rate_init", low=0, low_open=True)
@@ -98,7 +115,8 @@ def check_settings(est) -> Settings:
         number(fraction, "validation_fraction (None or a number)", low=0, high=1, low_open=True, high_open=True)
 
     callbacks = [as_callback(cb, f"callbacks[{i}]") for i, cb in enumerate(est.callbacks or ())]
-    return Settings(hidden, activations, output, loss, dropout, dtype, float(fraction), callbacks)
+    return Settings(hidden, activations, output, loss, dropout, dtype, float(fraction), callbacks,
+                    schedule, plateau)
 
 
 def as_generator(state) -> np.random.Generator:
@@ -139,11 +157,21 @@ PARAMETERS_DOC = """
         or classical momentum with ``nesterovs_momentum=False``; ``momentum=0``
         is the article's ``w <- w - lr * grad``), ``momentum``, ``nesterov``, ``adam``, ``adamw``,
         ``rmsprop``, or ``lbfgs`` (scipy's L-BFGS-B on the whole training set).
-    learning_rate : {{"constant", "invscaling", "adaptive"}}, default "constant"
-        For ``solver="sgd"``, as scikit-learn: ``invscaling`` is
+    learning_rate : str, dict or Schedule, default "constant"
+        ``"constant"``, and for ``solver="sgd"`` as scikit-learn: ``invscaling`` is
         ``learning_rate_init / (t + 1)^power_t`` after ``t`` samples;
-        ``adaptive`` divides the rate by 5 whenever ``n_iter_no_change`` epochs
-        in a row fail to improve by ``tol``, and stops once it is at most 1e-6.
+        ``adaptive`` divides the rate by 5 whenever more than
+        ``n_iter_no_change`` epochs in a row fail to improve by ``tol``, and
+        stops once it is at most 1e-6. For any solver, also one of backprop's
+        schedules per epoch: ``"cosine"``, ``"step"``, ``"exponential"``, a dict
+        such as ``{{"name": "step", "step_size": 10, "gamma": 0.5}}``, or a
+        :class:`backprop.core.optimizers.Schedule`.
+    reduce_lr_on_plateau : bool, dict or None, default None
+        backprop's reduce-on-plateau, watching what the stopping rule watches:
+        ``True``, or a dict of ``factor`` (0.1), ``patience`` (5), ``min_lr``
+        (0) and ``stop_lr``; not with ``learning_rate="adaptive"``.
+    clip_norm : float or None, default None
+        Scale each batch's gradient down to at most this global norm.
     power_t : float, default 0.5
         The exponent of ``invscaling``.
     learning_rate_init : float, default 0.001
@@ -163,13 +191,14 @@ PARAMETERS_DOC = """
         Drives the initial weights, shuffling, the validation split and the
         dropout masks; an int makes every ``fit`` the same.
     tol : float, default 1e-4
-        An epoch improves when its monitored loss is below the best by more than ``tol``.
+        An epoch improves when it beats the best so far by more than ``tol``:
+        a lower training loss, or with ``early_stopping`` a higher validation
+        score (the rule of :class:`backprop.EarlyStopping`).
     n_iter_no_change : int, default 10
-        Stop after more than this many epochs without improvement (the
-        validation loss with ``early_stopping``, else the training loss).
+        Stop after more than this many epochs in a row without improvement.
     early_stopping : bool, default False
-        Monitor the loss on a held-out validation set and end with the weights
-        of its best epoch.
+        Watch the score (accuracy, or R^2 for the regressor) on a held-out
+        validation set and end with the weights of its best epoch.
     validation_fraction : float or None, default None
         The fraction of the training samples held out for validation (stratified
         for classifiers); None means 0.1 with ``early_stopping`` and no
@@ -199,6 +228,24 @@ PARAMETERS_DOC = """
     verbose : bool, default False
         Print the loss after each epoch.
 """
+
+# The keywords both estimators' fit take beyond scikit-learn's, documented once.
+FIT_KEYWORDS_DOC = """        comm : Communicator, optional
+            Train data-parallel (e.g. under ``mpiexec``, with
+            :class:`backprop.distributed.MPICommunicator`): ``X``, ``y`` and
+            ``sample_weight`` are this process's shard
+            (:func:`backprop.distributed.shard`), every process ends with the
+            same weights, those of one process given all the data (to rounding);
+            a classifier learns its classes from every shard. Give every process
+            the same parameters. See :func:`backprop.core.training.fit`.
+        checkpoint : callable, optional
+            Called as ``checkpoint(state)`` with a
+            :class:`backprop.core.training.TrainingState` every
+            ``checkpoint_every`` epochs and after the last (on rank 0 alone
+            under ``comm``); :func:`backprop.checkpoint.save_checkpoint` writes one to a folder.
+        checkpoint_every : int, default 1
+"""
+
 
 ATTRIBUTES_DOC = """
     Attributes

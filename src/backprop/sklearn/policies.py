@@ -1,13 +1,16 @@
-"""scikit-learn's per-epoch rules, as pieces of the one loop: a schedule and a callback.
+"""scikit-learn's per-epoch rules, as pieces of the one loop.
 
 :class:`InvScaling` is ``learning_rate="invscaling"``, a
-:class:`~backprop.core.optimizers.Schedule`. :class:`NoImprovement` is
-scikit-learn's stopping rule: it counts the epochs that do not improve the
-training loss (or, with ``early_stopping``, the validation score: accuracy
-or R^2) by more than ``tol``; after more than ``n_iter_no_change`` of them it
-stops, or with ``learning_rate="adaptive"`` divides the rate by 5 (and stops
-once the rate is at most 1e-6). Under early stopping it keeps the weights of
-the best validation score and ends with them.
+:class:`~backprop.core.optimizers.Schedule`. scikit-learn's stopping rule is
+the core's :class:`~backprop.core.training.EarlyStopping` with its settings
+(:func:`stopping_options`): it watches the training loss (lower is better)
+or, with ``early_stopping``, the validation score (accuracy or R^2, higher is
+better, an entry :class:`ValidationScore` adds to each epoch's record), counts
+the epochs that do not improve it by more than ``tol``, and stops after more
+than ``n_iter_no_change`` of them; with ``learning_rate="adaptive"`` the
+core's reduce-on-plateau divides the rate by 5 instead, and stops once the
+rate is at most 1e-6. :class:`Counters` carries scikit-learn's attributes
+(``best_loss_``, ``no_improvement_count_``, ...) between fits.
 """
 
 from __future__ import annotations
@@ -17,9 +20,32 @@ import math
 import numpy as np
 
 from ..core.optimizers import Schedule
-from ..core.training import Callback
+from ..core.training import Callback, EarlyStopping, LearningRate
 
-__all__ = ["InvScaling", "NoImprovement"]
+__all__ = ["InvScaling", "ValidationScore", "Counters", "stopping_options"]
+
+# scikit-learn's adaptive rate: divided by 5 on a plateau, training stops at a plateau once it is this small.
+ADAPTIVE = {"factor": 0.2, "stop_lr": 1e-6}
+
+
+def stopping_options(est, watch_validation: bool, adaptive: bool, incremental: bool, plateau=None) -> dict:
+    """``fit``'s keywords for scikit-learn's rule, from the estimator's ``tol`` and ``n_iter_no_change``.
+
+    scikit-learn stops after *more than* ``n_iter_no_change`` epochs without
+    improvement; the core stops after ``patience`` of them, so ``patience`` is
+    one more. ``partial_fit`` counts but neither stops nor changes the rate.
+    ``plateau`` is the estimator's own ``reduce_lr_on_plateau`` (not with
+    the adaptive rate, which is scikit-learn's plateau).
+    """
+    patience = est.n_iter_no_change + 1
+    options = {"monitor": "val_score" if watch_validation else "loss", "min_delta": est.tol,
+               "early_stopping": not incremental, "restore_best_weights": watch_validation,
+               "patience": math.inf if adaptive else patience}
+    if adaptive and not incremental:
+        options["reduce_lr_on_plateau"] = {**ADAPTIVE, "patience": patience}
+    elif plateau and not incremental:
+        options["reduce_lr_on_plateau"] = plateau
+    return options
 
 
 class InvScaling(Schedule):
@@ -41,66 +67,17 @@ class InvScaling(Schedule):
         return base_lr / (self.t0 + epoch * self.samples_per_epoch + 1) ** self.power_t
 
 
-class NoImprovement(Callback):
-    """scikit-learn's rule for stopping, the adaptive rate and the best weights under early stopping.
+class ValidationScore(Callback):
+    """Adds ``val_score`` to each epoch's record: accuracy (every label right) or R^2, as scikit-learn scores."""
 
-    Parameters
-    ----------
-    est : BaseMLP
-        Its ``best_loss_``, ``validation_scores_``, ``best_validation_score_``
-        and ``no_improvement_count_`` are updated each epoch.
-    early_stopping : bool
-        Watch the validation score (higher is better) instead of the training loss.
-    adaptive : bool
-        On a plateau, divide the rate by 5 instead of stopping (stop when it is at most 1e-6).
-    active : bool
-        False for ``partial_fit``: count, but never stop or change the rate.
-    """
-
-    def __init__(self, est, early_stopping: bool, adaptive: bool, active: bool = True):
-        self.est, self.early_stopping, self.adaptive, self.active = est, early_stopping, adaptive, active
-        self.best_weights = None
+    def __init__(self, est):
+        self.est = est
 
     def on_epoch_end(self, epoch, record):
-        est = self.est
-        if self.early_stopping:
-            score = self._score(record)
-            est.validation_scores_.append(score)
-            worse = not score >= est.best_validation_score_ + est.tol  # nan counts as no improvement
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                self.best_weights = self.loop.net.get_weights()
-        else:
-            loss = record["loss"]
-            worse = loss > est.best_loss_ - est.tol
-            est.best_loss_ = min(est.best_loss_, loss)
-        est.no_improvement_count_ = est.no_improvement_count_ + 1 if worse else 0
-        if not self.active or est.no_improvement_count_ <= est.n_iter_no_change:
-            return None
-        what = "Validation score" if self.early_stopping else "Training loss"
-        reason = (f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} "
-                  f"consecutive epochs")
-        optimizer = self.loop.optimizer
-        if self.adaptive and optimizer.lr > 1e-6:
-            optimizer.base_lr /= 5.0  # the constant schedule sets lr = base_lr from the next epoch
-            est.no_improvement_count_ = 0
-            if est.verbose:
-                print(f"{reason}. Setting learning rate to {optimizer.base_lr:f}")
-            return None
-        self.loop.history.stopped_early = True
-        self.loop.history.stop_reason = reason + (". Learning rate too small" if self.adaptive else "")
-        return True
-
-    def on_train_end(self, history):
-        self.restore()
-
-    def restore(self):
-        """Under early stopping, go back to the weights of the best validation score."""
-        if self.early_stopping and self.best_weights is not None:
-            self.loop.net.set_weights(self.best_weights)
+        record["val_score"] = score = self._score(record)
+        self.est.validation_scores_.append(score)
 
     def _score(self, record) -> float:
-        """The validation score scikit-learn watches: accuracy (all labels right) or R^2."""
         if self.est._task == "regression":
             return float(record.get("val_r2", math.nan))
         X_val, Y_val, w_val = self.loop.validation
@@ -109,3 +86,50 @@ class NoImprovement(Callback):
                 right = ((self.loop.net.forward_unchecked(X_val) > 0.5) == (Y_val > 0.5)).all(axis=1)
             return float(np.average(right, weights=w_val))
         return float(record.get("val_accuracy", math.nan))
+
+
+class Counters(Callback):
+    """scikit-learn's counters in and out of the loop's policies, so that they go on between fits.
+
+    At the start, ``best_loss_`` (or ``best_validation_score_``) and
+    ``no_improvement_count_`` become the state of the rule that counts
+    (early stopping, or the plateau under the adaptive rate); at the end they
+    are read back. Also prints the adaptive rate's changes under ``verbose``.
+    """
+
+    def __init__(self, est, watch_validation: bool, adaptive: bool):
+        self.est, self.watch_validation, self.adaptive = est, watch_validation, adaptive
+        self.stopping = self.counting = None
+
+    def on_train_begin(self, info):
+        self.stopping = next(p for p in self.loop.policies if isinstance(p, EarlyStopping))
+        rate = next(p for p in self.loop.policies if isinstance(p, LearningRate))
+        self.counting = rate.tracker if rate.plateau["enabled"] else self.stopping.tracker
+        best = self.est.best_validation_score_ if self.watch_validation else self.est.best_loss_
+        for tracker in {id(t): t for t in (self.stopping.tracker, self.counting)}.values():
+            tracker.best = best
+        self.counting.since = self.est.no_improvement_count_
+        self.lr = None
+
+    def on_epoch_begin(self, epoch):
+        lr = self.loop.optimizer.lr
+        if self.est.verbose and self.adaptive and self.lr is not None and lr < self.lr:
+            print(f"{'Validation score' if self.watch_validation else 'Training loss'} did not improve "
+                  f"more than tol={self.est.tol:f} for {self.est.n_iter_no_change} consecutive epochs. "
+                  f"Setting learning rate to {lr:f}")
+        self.lr = lr
+
+    def on_train_end(self, history):
+        best = self.stopping.tracker.best
+        if self.watch_validation:
+            self.est.best_validation_score_ = best
+        else:
+            self.est.best_loss_ = best
+        self.est.no_improvement_count_ = self.counting.since
+
+    def restore(self):
+        """The best weights so far (after a run that diverged under early stopping); False if none."""
+        if self.stopping is None or self.stopping.weights is None:
+            return False
+        self.loop.net.set_weights(self.stopping.weights)
+        return True

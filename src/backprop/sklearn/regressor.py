@@ -9,7 +9,7 @@ from ..core.activations import Activation, get_activation
 from sklearn.utils.metaestimators import available_if
 
 from .base import BaseMLP, stochastic
-from .params import ATTRIBUTES_DOC, PARAMETERS_DOC
+from .params import ATTRIBUTES_DOC, FIT_KEYWORDS_DOC, PARAMETERS_DOC
 
 __all__ = ["MLPRegressor"]
 
@@ -49,7 +49,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=None,
                  momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, dropout=0.0,
                  callbacks=None, dtype=None, warm_start=False, verbose=False,
-                 learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True):
+                 learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True,
+                 clip_norm=None, reduce_lr_on_plateau=None):
         super().__init__(
             hidden_layer_sizes, activation, loss=loss, output_activation=output_activation, bias=bias,
             solver=solver, learning_rate_init=learning_rate_init, alpha=alpha, batch_size=batch_size,
@@ -58,9 +59,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             validation_fraction=validation_fraction, momentum=momentum, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, dropout=dropout, callbacks=callbacks, dtype=dtype, warm_start=warm_start,
             verbose=verbose, learning_rate=learning_rate, power_t=power_t, max_fun=max_fun,
-            nesterovs_momentum=nesterovs_momentum)
+            nesterovs_momentum=nesterovs_momentum, clip_norm=clip_norm,
+            reduce_lr_on_plateau=reduce_lr_on_plateau)
 
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, validation_data=None, comm=None, checkpoint=None,
+            checkpoint_every=1):
         """Train on ``X`` and the targets ``y``; return ``self``.
 
         Parameters
@@ -72,7 +75,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         validation_data : tuple (X_val, y_val), optional
             A validation set of raw features (inside a Pipeline, prefer ``validation_fraction``).
         """
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data, comm=comm,
+                         checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+
+    fit.__doc__ = fit.__doc__.rstrip() + "\n" + FIT_KEYWORDS_DOC  # comm, checkpoint: said once
 
     @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None):

@@ -126,3 +126,82 @@ def test_the_l2_penalty_lives_in_the_optimizer_and_enters_the_loss():
     h1 = decayed.fit(X, Y, epochs=1, batch_size=60, optimizer="sgd", lr=0.0001, shuffle=False, weight_decay=0.5)
     W = sum(float((layer.W ** 2).sum()) for layer in bp.Network.from_sizes([4, 5, 3], seed=1).layers)
     assert h1.epochs[0]["loss"] - h0.epochs[0]["loss"] == pytest.approx(0.25 * W, rel=1e-9)
+
+
+def _twin(seed, hidden=6, out=3, acts=("tanh", "softmax")):
+    """The network an estimator with ``random_state=seed`` builds, and the generator after it."""
+    rng = np.random.default_rng(seed)
+    net = bp.Network([bp.Dense(4, hidden, acts[0], seed=rng), bp.Dense(hidden, out, acts[1], seed=rng)],
+                     loss="cross_entropy")
+    return net, rng
+
+
+def _same_weights(net, est):
+    for mine, theirs in zip(net.layers, est.network_.layers):
+        np.testing.assert_array_equal(mine.W, theirs.W)
+        np.testing.assert_array_equal(mine.b, theirs.b)
+
+
+def test_an_estimator_stops_by_the_cores_rule_on_its_validation_score():
+    X, y = data(120)
+    est = MLPClassifier((6,), activation="tanh", solver="sgd", momentum=0.0, learning_rate_init=0.3, alpha=0.0,
+                        batch_size=10, max_iter=300, random_state=3, early_stopping=True, validation_fraction=0.25,
+                        tol=1e-3, n_iter_no_change=4).fit(X, y)
+    net, rng = _twin(3)
+    # scikit-learn's "more than n_iter_no_change epochs" is the core's patience of n_iter_no_change + 1.
+    history = net.fit(X, np.eye(3)[y], epochs=300, batch_size=10, optimizer="sgd", lr=0.3, seed=rng,
+                      validation_split=0.25, early_stopping=True, monitor="val_accuracy", patience=5,
+                      min_delta=1e-3)
+    assert est.n_iter_ == len(history) < 300 and est.history_.best_epoch == history.best_epoch
+    assert est.validation_scores_ == history["val_accuracy"]
+    assert est.best_validation_score_ == max(history["val_accuracy"])
+    _same_weights(net, est)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_estimator_gets_schedules_clipping_and_the_plateau_from_the_loop():
+    X, y = data()
+    plateau = {"factor": 0.5, "patience": 2}
+    est = MLPClassifier((6,), activation="tanh", solver="momentum", learning_rate_init=0.2, alpha=0.0,
+                        batch_size=10, max_iter=9, shuffle=False, random_state=3, tol=0.05,
+                        n_iter_no_change=1000, learning_rate={"name": "step", "step_size": 4, "gamma": 0.5},
+                        clip_norm=0.3, reduce_lr_on_plateau=plateau).fit(X, y)
+    net, _ = _twin(3)
+    history = net.fit(X, np.eye(3)[y], epochs=9, batch_size=10, optimizer="momentum", lr=0.2, shuffle=False,
+                      seed=3, schedule={"name": "step", "step_size": 4, "gamma": 0.5}, clip_norm=0.3,
+                      reduce_lr_on_plateau=plateau, min_delta=0.05)
+    lrs = [r["lr"] for r in est.history_.epochs]
+    assert lrs == history["lr"] and len(set(lrs)) > 2  # the step and the plateau both changed it
+    _same_weights(net, est)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_estimator_checkpoints_through_the_loop():
+    X, y = data()
+    states = []
+    est = MLPClassifier((6,), max_iter=5, random_state=0, batch_size=20).fit(X, y, checkpoint=states.append,
+                                                                            checkpoint_every=2)
+    assert [s.epoch for s in states] == [2, 4, 5]
+    for kept, layer in zip(states[-1].weights, est.network_.layers):
+        np.testing.assert_array_equal(kept["W"], layer.W)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"learning_rate": "sometimes"}, "learning_rate must be 'constant', 'invscaling', 'adaptive', a schedule"),
+    ({"clip_norm": -1.0}, r"clip_norm \(None or a number\) must be a number in \(0, inf\); got -1.0"),
+    ({"reduce_lr_on_plateau": "yes"}, "reduce_lr_on_plateau must be None, True, False or a dict"),
+    ({"reduce_lr_on_plateau": {"factor": 2}}, r"reduce_lr_on_plateau factor must be in \(0, 1\); got 2"),
+    ({"reduce_lr_on_plateau": True, "learning_rate": "adaptive"}, "give one of it and reduce_lr_on_plateau"),
+])
+def test_the_new_estimator_parameters_are_checked_by_name(params, message):
+    X, y = data()
+    with pytest.raises(ValueError, match=message):
+        MLPClassifier(max_iter=2, **params).fit(X, y)
+
+
+def test_comm_is_for_fit_with_a_stochastic_solver():
+    X, y = data()
+    with pytest.raises(ValueError, match="not with lbfgs"):
+        MLPRegressor(solver="lbfgs").fit(X, y, comm=object())
+    with pytest.raises(ValueError, match="communicator needs allgather"):
+        MLPClassifier().fit(X, y, comm=object())

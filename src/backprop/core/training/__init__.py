@@ -20,7 +20,7 @@ module              what it holds
 """
 
 from .batches import split_validation, validation_size
-from .callbacks import Callback, Checkpoints, EarlyStopping, FunctionCallback, LearningRate
+from .callbacks import Callback, Checkpoints, EarlyStopping, FunctionCallback, Improvement, LearningRate
 from .fit import fit
 from .loop import TrainingLoop
 from .reduce import AllReduce, Communicator, Local
@@ -29,5 +29,5 @@ from .tasks import TASKS, as_targets, balanced_class_weights, evaluate, infer_ta
 
 __all__ = ["fit", "History", "Callback", "Communicator", "NonFiniteError", "DivergenceError",
            "TrainingInterrupted", "TrainingState", "TASKS", "TrainingLoop", "EarlyStopping",
-           "LearningRate", "Checkpoints", "FunctionCallback", "Local", "AllReduce", "evaluate",
+           "LearningRate", "Improvement", "Checkpoints", "FunctionCallback", "Local", "AllReduce", "evaluate",
            "infer_task", "as_targets", "split_validation", "validation_size", "balanced_class_weights"]

@@ -16,7 +16,8 @@ import math
 import numbers
 from typing import Callable
 
-__all__ = ["Callback", "FunctionCallback", "LearningRate", "EarlyStopping", "Checkpoints", "as_callback"]
+__all__ = ["Callback", "FunctionCallback", "Improvement", "LearningRate", "EarlyStopping", "Checkpoints",
+           "as_callback"]
 
 
 class Callback:
@@ -75,17 +76,69 @@ def check_non_negative(value, name: str, integer: bool = True):
     return value
 
 
+# Monitored values for which higher is better (any other name is a loss: lower is better).
+HIGHER_IS_BETTER = ("accuracy", "r2", "score")
+
+
+def check_mode(mode, monitor: str) -> str:
+    """``"min"`` or ``"max"``; None chooses by the monitored name (accuracy, r2, score: max)."""
+    if mode is None:
+        return "max" if monitor.removeprefix("val_") in HIGHER_IS_BETTER else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min', 'max' or None; got {mode!r}")
+    return mode
+
+
+class Improvement:
+    """The one rule for "did the monitored value improve?", shared by early stopping and the plateau.
+
+    A value improves when it beats the best so far by more than ``min_delta``
+    (below it for ``mode="min"``, above it for ``"max"``; NaN never does).
+    ``since`` counts the epochs in a row without improvement; a plateau is
+    ``patience`` of them.
+
+    Parameters
+    ----------
+    mode : {"min", "max"}
+    min_delta : float, default 0
+    """
+
+    def __init__(self, mode: str = "min", min_delta: float = 0.0):
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max'; got {mode!r}")
+        self.sign = 1.0 if mode == "min" else -1.0  # compare sign * value, where lower is better
+        self.min_delta = check_non_negative(min_delta, "min_delta", integer=False)
+        self.best, self.since = self.sign * math.inf, 0
+
+    def update(self, value: float) -> bool:
+        """Count ``value`` in; return whether it is the best so far (even by less than ``min_delta``)."""
+        signed, best = self.sign * value, self.sign * self.best
+        self.since = 0 if signed < best - self.min_delta else self.since + 1
+        if signed < best:
+            self.best = value
+            return True
+        return False
+
+    def stalled(self, patience) -> bool:
+        """Whether the last ``patience`` epochs (at least one) brought no improvement."""
+        return self.since > 0 and self.since >= patience
+
+
 class LearningRate(Callback):
     """The rate of each epoch: the schedule's, times the plateau factor, at least ``min_lr``.
 
     Reduce-on-plateau multiplies the factor by ``factor`` when the monitored
-    loss has not improved by ``min_delta`` for more than ``patience`` epochs.
+    value has not improved (:class:`Improvement`) for ``patience`` epochs in a
+    row; with ``stop_lr``, a plateau reached at a rate of at most ``stop_lr``
+    stops training instead (scikit-learn's ``learning_rate="adaptive"``).
     """
 
-    def __init__(self, schedule, plateau=None, monitor: str = "loss", min_delta: float = 0.0):
-        self.schedule, self.monitor, self.min_delta = schedule, monitor, min_delta
+    def __init__(self, schedule, plateau=None, monitor: str = "loss", min_delta: float = 0.0,
+                 mode: str | None = None):
+        self.schedule, self.monitor = schedule, monitor
         self.plateau = plateau_options(plateau)
-        self.factor, self.plateau_loss, self.since = 1.0, math.inf, 0
+        self.tracker = Improvement(check_mode(mode, monitor), min_delta)
+        self.factor = 1.0
 
     def on_epoch_begin(self, epoch):
         opt = self.loop.optimizer
@@ -93,84 +146,114 @@ class LearningRate(Callback):
 
     def on_epoch_end(self, epoch, record):
         if not self.plateau["enabled"]:
-            return
-        current = record[self.monitor]
-        if current < self.plateau_loss - self.min_delta:
-            self.plateau_loss, self.since = current, 0
-        else:
-            self.since += 1
-            if self.since > self.plateau["patience"]:
-                self.factor, self.since = self.factor * self.plateau["factor"], 0
+            return None
+        self.tracker.update(monitored(record, self.monitor))
+        if not self.tracker.stalled(self.plateau["patience"]):
+            return None
+        history, lr = self.loop.history, self.loop.optimizer.lr
+        if lr <= self.plateau["stop_lr"]:
+            history.stopped_early = True
+            history.stop_reason = (f"{self.monitor} did not improve by more than {self.tracker.min_delta:g} "
+                                   f"for {self.plateau['patience']} epochs at learning rate {lr:g}")
+            return True
+        self.factor, self.tracker.since = self.factor * self.plateau["factor"], 0
+        return None
 
     def state(self) -> dict:
-        return {"plateau_factor": self.factor, "plateau_loss": self.plateau_loss, "plateau_since": self.since}
+        return {"plateau_factor": self.factor, "plateau_loss": self.tracker.best, "plateau_since": self.tracker.since}
 
     def load_state(self, best: dict) -> None:
         self.factor = best.get("plateau_factor", 1.0)
-        self.plateau_loss = best.get("plateau_loss", math.inf)
-        self.since = best.get("plateau_since", 0)
+        self.tracker.best = best.get("plateau_loss", self.tracker.sign * math.inf)
+        self.tracker.since = best.get("plateau_since", 0)
 
 
 def plateau_options(option) -> dict:
     """``reduce_lr_on_plateau`` as the loop uses it: True, False/None or a dict of options."""
     if not option:
         return {"enabled": False, "min_lr": 0.0}
-    settings = {"factor": 0.1, "patience": 5, "min_lr": 0.0}
+    settings = {"factor": 0.1, "patience": 5, "min_lr": 0.0, "stop_lr": -math.inf}
     if isinstance(option, dict):
         unknown = set(option) - set(settings)
         if unknown:
             raise ValueError(f"unknown reduce_lr_on_plateau option(s) {sorted(unknown)}; "
                              f"expected {sorted(settings)}")
         settings.update(option)
-    if not 0 < settings["factor"] < 1:
+    if isinstance(settings["factor"], bool) or not isinstance(settings["factor"], numbers.Real) \
+            or not 0 < settings["factor"] < 1:
         raise ValueError(f"reduce_lr_on_plateau factor must be in (0, 1); got {settings['factor']!r}")
     check_non_negative(settings["patience"], "reduce_lr_on_plateau patience")
+    check_non_negative(settings["min_lr"], "reduce_lr_on_plateau min_lr", integer=False)
+    if isinstance(settings["stop_lr"], bool) or not isinstance(settings["stop_lr"], numbers.Real):
+        raise ValueError(f"reduce_lr_on_plateau stop_lr must be a number; got {settings['stop_lr']!r}")
     return {"enabled": True, **settings}
+
+
+def monitored(record: dict, monitor: str) -> float:
+    """The value a policy watches, or an error that names what the record holds."""
+    try:
+        return record[monitor]
+    except KeyError:
+        raise ValueError(f"monitor {monitor!r} is not recorded; the epoch's record holds "
+                         f"{', '.join(k for k in record if k not in ('epoch', 'lr', 'seconds'))}") from None
 
 
 class EarlyStopping(Callback):
     """The one rule for the best epoch and for stopping early.
 
-    An epoch is the best so far when its monitored loss is below every earlier
+    An epoch is the best so far when its monitored value beats every earlier
     one; it counts as an improvement when it beats the best by more than
-    ``min_delta``. With ``active``, training stops after ``patience`` epochs in
-    a row without improvement, and (with ``restore_best_weights``) ends with
-    the best epoch's weights.
+    ``min_delta`` (:class:`Improvement`). With ``active``, training stops after
+    ``patience`` epochs in a row without improvement, and (with
+    ``restore_best_weights``) ends with the best epoch's weights, whether it
+    stopped early or ran out of epochs.
+
+    Parameters
+    ----------
+    monitor : str, default "val_loss"
+        An entry of the epoch's record: a loss, or a metric such as ``val_accuracy``.
+    patience : int, default 10
+        ``math.inf`` never stops (the best weights are still kept).
+    min_delta : float, default 0
+    restore_best_weights : bool, default True
+    active : bool, default True
+        False only records the best epoch.
+    mode : {"min", "max"}, optional
+        Whether lower or higher is better; by the name if omitted
+        (``accuracy``, ``r2`` and ``score`` are higher-is-better).
     """
 
     def __init__(self, monitor: str = "val_loss", patience=10, min_delta: float = 0.0,
-                 restore_best_weights: bool = True, active: bool = True):
-        self.monitor, self.min_delta = monitor, min_delta
+                 restore_best_weights: bool = True, active: bool = True, mode: str | None = None):
+        self.monitor = monitor
         self.patience = check_non_negative(patience, "patience")
         self.restore, self.active = restore_best_weights, active
-        self.best, self.since, self.weights = math.inf, 0, None
+        self.tracker = Improvement(check_mode(mode, monitor), min_delta)
+        self.weights = None
 
     def on_epoch_end(self, epoch, record):
-        current, history = record[self.monitor], self.loop.history
-        improved = current < self.best - self.min_delta
-        if current < self.best:
-            self.best = current
+        history = self.loop.history
+        if self.tracker.update(monitored(record, self.monitor)):
             history.best_epoch = epoch
             if self.active and self.restore:
                 self.weights = self.loop.net.get_weights()
-        self.since = 0 if improved else self.since + 1
-        if self.active and self.since > 0 and self.since >= self.patience:
+        if self.active and self.tracker.stalled(self.patience):
             history.stopped_early = True
-            history.stop_reason = (f"{self.monitor} did not improve by more than {self.min_delta:g} "
+            history.stop_reason = (f"{self.monitor} did not improve by more than {self.tracker.min_delta:g} "
                                    f"for {self.patience} epochs after epoch {history.best_epoch}")
             return True
         return None
 
     def on_train_end(self, history):
-        if history.stopped_early and self.weights is not None:
+        if self.weights is not None:
             self.loop.net.set_weights(self.weights)
 
     def state(self) -> dict:
-        return {"loss": self.best, "since": self.since, "weights": self.weights}
+        return {"loss": self.tracker.best, "since": self.tracker.since, "weights": self.weights}
 
     def load_state(self, best: dict) -> None:
-        self.best = best.get("loss", math.inf)
-        self.since = best.get("since", 0)
+        self.tracker.best = best.get("loss", self.tracker.sign * math.inf)
+        self.tracker.since = best.get("since", 0)
         self.weights = best.get("weights")
 
 

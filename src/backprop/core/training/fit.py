@@ -39,7 +39,7 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         shuffle: bool = True, schedule=None, weight_decay: float = 0.0, clip_norm: float | None = None,
         optimizer_options: dict | None = None, early_stopping: bool = False, patience=10,
         min_delta: float = 0.0, restore_best_weights: bool = True, monitor: str | None = None,
-        reduce_lr_on_plateau=None,
+        mode: str | None = None, reduce_lr_on_plateau=None,
         callbacks: Iterable = (), task: str | None = None, checkpoint: Callable | None = None,
         checkpoint_every: int = 1, resume: TrainingState | None = None,
         should_stop: Callable[[], bool] | None = None, comm: Communicator | None = None) -> History:
@@ -79,20 +79,27 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     optimizer_options : dict, optional
         Further options for the optimizer, e.g. ``{"momentum": 0.9}``.
     early_stopping : bool, default False
-        Stop when the monitored loss (``val_loss`` if there is validation data,
-        else ``loss``) has not improved by more than ``min_delta`` for
-        ``patience`` epochs in a row.
+        Stop when the monitored value (``val_loss`` if there is validation
+        data, else ``loss``) has not improved by more than ``min_delta`` for
+        ``patience`` epochs in a row (:class:`EarlyStopping`, the one rule).
     patience : int, default 10
+        ``math.inf`` never stops, but still keeps the best weights.
     min_delta : float, default 0
     restore_best_weights : bool, default True
         With early stopping, end with the weights of the best epoch.
-    monitor : {"loss", "val_loss"}, optional
-        What early stopping and the plateau watch; ``val_loss`` when there
-        is validation data, else ``loss``, if omitted.
+    monitor : str, optional
+        What early stopping and the plateau watch: ``"loss"``, ``"val_loss"``,
+        a metric of the record (``"val_accuracy"``, ``"val_r2"``, ...) or an
+        entry a callback adds at the epoch's end; ``val_loss`` when there is
+        validation data, else ``loss``, if omitted.
+    mode : {"min", "max"}, optional
+        Whether lower or higher ``monitor`` is better; by its name if omitted
+        (accuracy, r2 and score: higher).
     reduce_lr_on_plateau : bool or dict, optional
-        Multiply the rate by ``factor`` (default 0.1) when the monitored loss
-        has not improved for more than ``patience`` epochs (default 5), down
-        to ``min_lr`` (default 0). A dict sets those options.
+        Multiply the rate by ``factor`` (default 0.1) when the monitored value
+        has not improved for ``patience`` epochs in a row (default 5), down
+        to ``min_lr`` (default 0); with ``stop_lr``, a plateau at a rate of at
+        most ``stop_lr`` stops training instead. A dict sets those options.
     callbacks : iterable of Callback or callable
         A callable is called as ``fn(epoch, record)`` at each epoch's end;
         returning True stops training.
@@ -163,12 +170,14 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
                                 reducer, batch_size)
     opt = optimizer if isinstance(optimizer, Optimizer) else get_optimizer(
         optimizer, lr=lr, weight_decay=weight_decay, clip_norm=clip_norm, **(optimizer_options or {}))
+    finite = "val_loss" if validation is not None else "loss"  # the loss that must stay finite
     if monitor is None:
-        monitor = "val_loss" if validation is not None else "loss"
-    elif monitor not in ("loss", "val_loss") or (monitor == "val_loss" and validation is None):
-        raise ValueError(f"monitor must be 'loss' or, with validation data, 'val_loss'; got {monitor!r}")
-    policies = [LearningRate(get_schedule(schedule), reduce_lr_on_plateau, monitor, min_delta),
-                EarlyStopping(monitor, patience, min_delta, restore_best_weights, active=early_stopping)]
+        monitor = finite
+    elif not isinstance(monitor, str) or not monitor or (monitor.startswith("val_") and validation is None):
+        raise ValueError(f"monitor must name an entry of the record ('loss', or with validation data "
+                         f"'val_loss', 'val_accuracy', ...); got {monitor!r}")
+    policies = [LearningRate(get_schedule(schedule), reduce_lr_on_plateau, monitor, min_delta, mode),
+                EarlyStopping(monitor, patience, min_delta, restore_best_weights, early_stopping, mode)]
     hooks = [as_callback(cb, f"callbacks[{i}]") for i, cb in enumerate(callbacks)]
     save = reducer.on_rank0(checkpoint)
     dropout_rng = None
@@ -176,8 +185,8 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         # Masks come from their own stream, so a network without dropout shuffles as it always did;
         # each process of a data-parallel run draws its own.
         dropout_rng = np.random.default_rng([int(rng.integers(2**63)), reducer.rank])
-    loop = TrainingLoop(net, batches, reducer, opt, policies + hooks, task, rng, dropout_rng, validation,
-                        shuffle, Guard(History(task=task)), monitor,
+    loop = TrainingLoop(net, batches, reducer, opt, policies, hooks, task, rng, dropout_rng, validation,
+                        shuffle, Guard(History(task=task)), finite,
                         checkpoints=None if save is None else Checkpoints(save, checkpoint_every),
                         should_stop=should_stop)
     first_epoch, first_batch = (1, 0) if resume is None else loop.restore(resume)

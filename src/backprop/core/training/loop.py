@@ -30,8 +30,12 @@ class TrainingLoop:
     batches : LocalBatches or ShardBatches
     reducer : Local or AllReduce
     optimizer : Optimizer
+    policies : list of Callback
+        The loop's own per-epoch rules (the learning rate, early stopping).
     callbacks : list of Callback
-        The policies first (learning rate, early stopping), then the user's.
+        The caller's hooks. At an epoch's start the policies run first (the
+        hooks see the epoch's rate); at its end the hooks run first, so that
+        the policies decide on the whole record, entries a hook adds included.
     task : {"classification", "regression"}
     rng : numpy.random.Generator
         Shuffles the samples.
@@ -46,10 +50,12 @@ class TrainingLoop:
     should_stop : callable or None
     """
 
-    def __init__(self, net, batches, reducer, optimizer, callbacks, task, rng, dropout_rng, validation,
-                 shuffle, guard, monitor="loss", checkpoints=None, should_stop=None):
+    def __init__(self, net, batches, reducer, optimizer, policies, callbacks, task, rng, dropout_rng,
+                 validation, shuffle, guard, monitor="loss", checkpoints=None, should_stop=None):
         self.net, self.batches, self.reducer, self.optimizer = net, batches, reducer, optimizer
-        self.callbacks, self.task, self.rng, self.dropout_rng = callbacks, task, rng, dropout_rng
+        self.policies, self.hooks = list(policies), list(callbacks)
+        self.callbacks = self.policies + self.hooks  # in the order of an epoch's start
+        self.task, self.rng, self.dropout_rng = task, rng, dropout_rng
         self.validation, self.shuffle, self.guard = validation, shuffle, guard
         self.checkpoints, self.should_stop = checkpoints, should_stop
         self.history = guard.history
@@ -58,7 +64,7 @@ class TrainingLoop:
         self.outputs = np.zeros((batches.n, net.sizes[-1]), dtype=net.dtype)  # each batch's, in epoch order
         self.order, self.loss_sum, self.weight_done = None, 0.0, 0.0
         self._spread = None
-        for cb in [*callbacks, checkpoints]:
+        for cb in [*self.callbacks, checkpoints]:
             if cb is not None:
                 cb.loop = self
 
@@ -100,7 +106,7 @@ class TrainingLoop:
             record = self._record(epoch, started)
             if self._end_epoch(epoch, record, last=epoch == epochs):
                 break
-        for cb in self.callbacks:
+        for cb in self.hooks + self.policies:
             cb.on_train_end(self.history)
         return self.history
 
@@ -128,7 +134,8 @@ class TrainingLoop:
                                  f"learning rate (lr={self.optimizer.lr:g})", epoch=epoch,
                                  batch=self.batches.n_batches, layer=None, history=self.history)
         # Every callback sees the epoch's end, even after one has asked to stop.
-        stop = self.reducer.agree(any([bool(cb.on_epoch_end(epoch, record)) for cb in self.callbacks]))
+        ending = self.hooks + self.policies  # the policies decide last, on the whole record
+        stop = self.reducer.agree(any([bool(cb.on_epoch_end(epoch, record)) for cb in ending]))
         if stop and self.history.stop_reason is None:
             self.history.stop_reason = f"a callback asked to stop after epoch {epoch}"
         interrupted = not (stop or last) and self.should_stop is not None and self.should_stop()

@@ -107,7 +107,7 @@ def evaluate(net, X: np.ndarray, Y: np.ndarray, task: str, prefix: str = "", bat
     return {f"{prefix}loss": float(loss_sum / weight), **task_metrics(outputs, Y, task, prefix, total)}
 
 
-def balanced_class_weights(index: np.ndarray, n_classes: int) -> np.ndarray:
+def balanced_class_weights(index: np.ndarray, n_classes: int, allreduce_sum=None) -> np.ndarray:
     """One weight per class, ``n / (k * count of the class)``: every class weighs the same in total.
 
     Parameters
@@ -116,9 +116,14 @@ def balanced_class_weights(index: np.ndarray, n_classes: int) -> np.ndarray:
         Each training sample's class, from 0.
     n_classes : int
         ``k``; every class must have at least one sample.
+    allreduce_sum : callable, optional
+        In a data-parallel run, the communicator's ``allreduce_sum``: the
+        counts are then over every process's samples.
     """
-    counts = np.bincount(np.asarray(index, dtype=np.int64), minlength=n_classes)
+    counts = np.bincount(np.asarray(index, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    if allreduce_sum is not None:
+        counts = allreduce_sum(counts)
     if (counts == 0).any():
         missing = np.flatnonzero(counts == 0).tolist()
         raise ValueError(f"balanced class weights need a sample of every class; classes {missing[:5]} have none")
-    return len(index) / (n_classes * counts.astype(np.float64))
+    return counts.sum() / (n_classes * counts)
