@@ -74,13 +74,13 @@ def check_settings(est) -> Settings:
     if not isinstance(est.solver, str) or est.solver.lower() not in (*OPTIMIZERS, "lbfgs"):
         raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}, lbfgs; got {est.solver!r}")
     schedule = None
-    if not (isinstance(est.learning_rate, str) and est.learning_rate in ("constant", "invscaling", "adaptive")):
-        try:
-            schedule = get_schedule(est.learning_rate)  # the core's: "cosine", "step", a dict, a Schedule
-        except (ValueError, TypeError, AttributeError):
+    rate = est.learning_rate
+    if not (isinstance(rate, str) and rate in ("constant", "invscaling", "adaptive")):
+        if not (isinstance(rate, (dict, Schedule)) or (isinstance(rate, str) and rate in SCHEDULES)):
             raise ValueError(f"learning_rate must be 'constant', 'invscaling', 'adaptive', a schedule "
                              f"name ({', '.join(s for s in SCHEDULES if s != 'constant')}), a dict or "
-                             f"a Schedule; got {est.learning_rate!r}") from None
+                             f"a Schedule; got {rate!r}")
+        schedule = get_schedule(rate)  # the core's, which names a bad option of a dict
     if est.clip_norm is not None:
         number(est.clip_norm, "clip_norm (None or a number)", low=0, low_open=True)
     plateau = est.reduce_lr_on_plateau
