@@ -123,6 +123,8 @@ def fast(cls, **params):
     ({"dropout": [0.1, 0.2]}, "dropout lists 2 values but there are 1"),
     ({"validation_fraction": 1.5}, "validation_fraction"),
     ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'; got 'float16'"),
+    ({"init": "bogus"}, "unknown initializer 'bogus'"),
+    ({"init": 3}, "init must be the name of an initializer or a function; got 3"),
     ({"callbacks": [42]}, r"callbacks\[0\] must be a backprop Callback or a function"),
     ({"random_state": -1}, "random_state must be None"),
     ({"output_activation": "relu"}, "output_activation must be softmax or sigmoid"),
@@ -533,3 +535,14 @@ def test_clone_keeps_the_parameters_and_drops_what_was_learned(blobs):
     copy = clone(clf)
     assert copy.get_params()["activation"] == ["gelu"] and not hasattr(copy, "network_")
     assert copy.get_params()["callbacks"][0] is not clf.callbacks[0]
+
+
+def test_weights_start_as_scikit_learns_glorot_uniform_unless_init_says_otherwise(blobs):
+    X, y = blobs
+    glorot = MLPClassifier((40,), max_iter=1, learning_rate_init=1e-12, random_state=0).fit(X, y)
+    he = MLPClassifier((40,), max_iter=1, learning_rate_init=1e-12, random_state=0, init="he_uniform").fit(X, y)
+    n_in = X.shape[1]
+    bound = np.sqrt(6 / (n_in + 40))
+    first = glorot.coefs_[0]
+    assert np.abs(first).max() <= bound and np.abs(first).max() > 0.9 * bound
+    assert np.abs(he.coefs_[0]).max() > bound  # He's bound, sqrt(6 / n_in), is wider

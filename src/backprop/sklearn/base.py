@@ -70,7 +70,7 @@ class BaseMLP(BaseEstimator):
                  n_iter_no_change, early_stopping, validation_fraction, momentum, beta_1, beta_2,
                  epsilon, dropout, callbacks, dtype, warm_start, verbose, learning_rate="constant",
                  power_t=0.5, max_fun=15000, nesterovs_momentum=True, clip_norm=None,
-                 reduce_lr_on_plateau=None):
+                 reduce_lr_on_plateau=None, init="glorot_uniform"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -102,6 +102,7 @@ class BaseMLP(BaseEstimator):
         self.nesterovs_momentum = nesterovs_momentum
         self.clip_norm = clip_norm
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.init = init
 
     def _loss(self) -> Loss:
         spec = self.loss
@@ -314,8 +315,8 @@ class BaseMLP(BaseEstimator):
         for i in range(len(sizes) - 1):
             if rates[i]:
                 stack.append(Dropout(rates[i]))
-            stack.append(Dense(sizes[i], sizes[i + 1], acts[i], bias=bool(self.bias), seed=rng,
-                               dtype=settings.dtype))
+            stack.append(Dense(sizes[i], sizes[i + 1], acts[i], bias=bool(self.bias), init=self.init,
+                               seed=rng, dtype=settings.dtype))
         return Network(stack, loss=settings.loss)
 
     def _sample_weight(self, sample_weight, n: int, Y: np.ndarray, incremental: bool,

@@ -61,7 +61,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, dropout=0.0, class_weight=None,
                  callbacks=None, dtype=None, warm_start=False, verbose=False,
                  learning_rate="constant", power_t=0.5, max_fun=15000, nesterovs_momentum=True,
-                 clip_norm=None, reduce_lr_on_plateau=None):
+                 clip_norm=None, reduce_lr_on_plateau=None, init="glorot_uniform"):
         super().__init__(
             hidden_layer_sizes, activation, loss=loss, output_activation=output_activation, bias=bias,
             solver=solver, learning_rate_init=learning_rate_init, alpha=alpha, batch_size=batch_size,
@@ -71,7 +71,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             epsilon=epsilon, dropout=dropout, callbacks=callbacks, dtype=dtype, warm_start=warm_start,
             verbose=verbose, learning_rate=learning_rate, power_t=power_t, max_fun=max_fun,
             nesterovs_momentum=nesterovs_momentum, clip_norm=clip_norm,
-            reduce_lr_on_plateau=reduce_lr_on_plateau)
+            reduce_lr_on_plateau=reduce_lr_on_plateau, init=init)
         self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None, *, validation_data=None, comm=None, checkpoint=None,

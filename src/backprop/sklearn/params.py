@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.activations import Activation, get_activation
+from ..core.initializers import get_initializer
 from ..core.losses import Loss
 from ..core.network import per_hidden_layer
 from ..core.optimizers import OPTIMIZERS, SCHEDULES, Schedule, get_schedule
@@ -81,6 +82,9 @@ def check_settings(est) -> Settings:
                              f"name ({', '.join(s for s in SCHEDULES if s != 'constant')}), a dict or "
                              f"a Schedule; got {rate!r}")
         schedule = get_schedule(rate)  # the core's, which names a bad option of a dict
+    if not isinstance(est.init, str) and not callable(est.init):
+        raise ValueError(f"init must be the name of an initializer or a function; got {est.init!r}")
+    get_initializer(est.init)  # an unknown name is refused here, with the names it could be
     if est.clip_norm is not None:
         number(est.clip_norm, "clip_norm (None or a number)", low=0, low_open=True)
     plateau = est.reduce_lr_on_plateau
@@ -172,6 +176,10 @@ PARAMETERS_DOC = """
         (0) and ``stop_lr``; not with ``learning_rate="adaptive"``.
     clip_norm : float or None, default None
         Scale each batch's gradient down to at most this global norm.
+    init : str, default "glorot_uniform"
+        How the weights start: ``glorot_uniform`` (``U(-r, r)``, ``r = sqrt(6 / (n_in + n_out))``,
+        scikit-learn's choice for its MLP, whatever the activation), or any
+        of backprop's initializers (``he_uniform``, ``lecun_normal``, ...). Biases start at 0.
     power_t : float, default 0.5
         The exponent of ``invscaling``.
     learning_rate_init : float, default 0.001
