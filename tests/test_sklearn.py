@@ -47,8 +47,6 @@ WEIGHTS_NOT_REPETITION = {
 EARLY_STOPPING_RULES = {
     **{check: "scikit-learn refuses a validation set of fewer than 2 samples (the check's data is smaller)"
        for check in ("check_fit_score_takes_y", "check_estimators_nan_inf", "check_n_features_in_after_fitting",
-                     "check_classifiers_train", "check_classifiers_train(readonly_memmap=True)",
-                     "check_classifiers_train(readonly_memmap=True,X_dtype=float32)",
                      "check_class_weight_classifiers", "check_fit2d_1feature")},
     "check_estimators_partial_fit_n_features": "scikit-learn's partial_fit refuses early_stopping=True",
 }

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["INITIALIZERS", "get_initializer", "default_initializer"]
+__all__ = ["INITIALIZERS", "get_initializer", "default_initializer", "glorot_bound"]
 
 Initializer = Callable[[tuple, np.random.Generator, np.dtype], np.ndarray]
 
@@ -53,8 +53,13 @@ def zeros(shape, rng=None, dtype=np.float64) -> np.ndarray:
     return np.zeros(shape, dtype=dtype)
 
 
+def glorot_bound(n_in: int, n_out: int) -> float:
+    """Glorot and Bengio's (2010) uniform bound, ``sqrt(6 / (n_in + n_out))``."""
+    return math.sqrt(6.0 / (n_in + n_out))
+
+
 INITIALIZERS: dict[str, Initializer] = {
-    "glorot_uniform": _uniform(lambda i, o: math.sqrt(6.0 / (i + o))),
+    "glorot_uniform": _uniform(glorot_bound),
     "glorot_normal": _normal(lambda i, o: math.sqrt(2.0 / (i + o))),
     "he_uniform": _uniform(lambda i, o: math.sqrt(6.0 / i)),
     "he_normal": _normal(lambda i, o: math.sqrt(2.0 / i)),

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..core.initializers import glorot_bound
 from ..core.layers import Dense, Dropout
 from ..core.losses import Loss, get_loss
 from ..core.network import Network
@@ -315,8 +316,11 @@ class BaseMLP(BaseEstimator):
         for i in range(len(sizes) - 1):
             if rates[i]:
                 stack.append(Dropout(rates[i]))
-            stack.append(Dense(sizes[i], sizes[i + 1], acts[i], bias=bool(self.bias), init=self.init,
-                               seed=rng, dtype=settings.dtype))
+            layer = Dense(sizes[i], sizes[i + 1], acts[i], bias=bool(self.bias), init=self.init, seed=rng,
+                          dtype=settings.dtype)
+            if self.init == "glorot_uniform":
+                scikit_learn_biases(layer, rng)
+            stack.append(layer)
         return Network(stack, loss=settings.loss)
 
     def _sample_weight(self, sample_weight, n: int, Y: np.ndarray, incremental: bool,
@@ -345,6 +349,13 @@ class BaseMLP(BaseEstimator):
         X = X.tocsr()  # a sparse X is made dense a block of rows at a time
         parts = [self.network_.forward_train(X[i:i + 1024].toarray())[1][-1] for i in range(0, X.shape[0], 1024)]
         return np.vstack([p.z for p in parts]), np.vstack([p.a for p in parts])
+
+
+def scikit_learn_biases(layer: Dense, rng: np.random.Generator) -> None:
+    """scikit-learn's start for the biases: uniform within the weights' Glorot bound, drawn after them."""
+    if layer.b is not None:
+        r = glorot_bound(layer.n_in, layer.n_out)
+        layer.b[...] = rng.uniform(-r, r, size=layer.n_out)
 
 
 def stochastic(est) -> bool:

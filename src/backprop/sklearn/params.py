@@ -178,8 +178,9 @@ PARAMETERS_DOC = """
         Scale each batch's gradient down to at most this global norm.
     init : str, default "glorot_uniform"
         How the weights start: ``glorot_uniform`` (``U(-r, r)``, ``r = sqrt(6 / (n_in + n_out))``,
-        scikit-learn's choice for its MLP, whatever the activation), or any
-        of backprop's initializers (``he_uniform``, ``lecun_normal``, ...). Biases start at 0.
+        scikit-learn's choice for its MLP, whatever the activation; the biases
+        are drawn from the same bound, as scikit-learn draws them), or any of
+        backprop's initializers (``he_uniform``, ``lecun_normal``, ...; the biases then start at 0).
     power_t : float, default 0.5
         The exponent of ``invscaling``.
     learning_rate_init : float, default 0.001

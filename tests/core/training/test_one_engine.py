@@ -8,6 +8,7 @@ import pytest
 import backprop as bp
 from backprop.core.training import DivergenceError, split_validation, validation_size
 from backprop.sklearn import MLPClassifier, MLPRegressor
+from backprop.sklearn.base import scikit_learn_biases
 
 
 def data(n=60, seed=0):
@@ -17,6 +18,22 @@ def data(n=60, seed=0):
     return X, y
 
 
+def _twin(seed, hidden=6, out=3, acts=("tanh", "softmax")):
+    """The network an estimator with ``random_state=seed`` builds, and the generator after it."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for n_in, n_out, act in ((4, hidden, acts[0]), (hidden, out, acts[1])):
+        layers.append(bp.Dense(n_in, n_out, act, seed=rng))
+        scikit_learn_biases(layers[-1], rng)  # the weights, then the biases, layer by layer
+    return bp.Network(layers, loss="cross_entropy"), rng
+
+
+def _same_weights(net, est):
+    for mine, theirs in zip(net.layers, est.network_.layers):
+        np.testing.assert_array_equal(mine.W, theirs.W)
+        np.testing.assert_array_equal(mine.b, theirs.b)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_an_estimator_and_network_fit_with_the_same_settings_end_with_the_same_weights():
     X, y = data()
@@ -24,8 +41,7 @@ def test_an_estimator_and_network_fit_with_the_same_settings_end_with_the_same_w
                         batch_size=10, max_iter=7, shuffle=False, random_state=3, tol=0.0,
                         n_iter_no_change=1000).fit(X, y)
     # The same initial weights as the estimator drew, then the same loop.
-    rng = np.random.default_rng(3)
-    net = bp.Network([bp.Dense(4, 6, "tanh", seed=rng), bp.Dense(6, 3, "softmax", seed=rng)], loss="cross_entropy")
+    net, _ = _twin(3)
     net.fit(X, np.eye(3)[y], epochs=7, batch_size=10, optimizer="sgd", lr=0.1, shuffle=False, seed=3)
     for mine, theirs in zip(net.layers, est.network_.layers):
         np.testing.assert_array_equal(mine.W, theirs.W)
@@ -126,20 +142,6 @@ def test_the_l2_penalty_lives_in_the_optimizer_and_enters_the_loss():
     h1 = decayed.fit(X, Y, epochs=1, batch_size=60, optimizer="sgd", lr=0.0001, shuffle=False, weight_decay=0.5)
     W = sum(float((layer.W ** 2).sum()) for layer in bp.Network.from_sizes([4, 5, 3], seed=1).layers)
     assert h1.epochs[0]["loss"] - h0.epochs[0]["loss"] == pytest.approx(0.25 * W, rel=1e-9)
-
-
-def _twin(seed, hidden=6, out=3, acts=("tanh", "softmax")):
-    """The network an estimator with ``random_state=seed`` builds, and the generator after it."""
-    rng = np.random.default_rng(seed)
-    net = bp.Network([bp.Dense(4, hidden, acts[0], seed=rng), bp.Dense(hidden, out, acts[1], seed=rng)],
-                     loss="cross_entropy")
-    return net, rng
-
-
-def _same_weights(net, est):
-    for mine, theirs in zip(net.layers, est.network_.layers):
-        np.testing.assert_array_equal(mine.W, theirs.W)
-        np.testing.assert_array_equal(mine.b, theirs.b)
 
 
 def test_an_estimator_stops_by_the_cores_rule_on_its_validation_score():
