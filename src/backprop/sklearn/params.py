@@ -202,7 +202,7 @@ PARAMETERS_DOC = """
     tol : float, default 1e-4
         An epoch improves when it beats the best so far by more than ``tol``:
         a lower training loss, or with ``early_stopping`` a higher validation
-        score (the rule of :class:`backprop.EarlyStopping`).
+        score (the rule of :class:`backprop.core.training.EarlyStopping`).
     n_iter_no_change : int, default 10
         Stop after more than this many epochs in a row without improvement.
     early_stopping : bool, default False
