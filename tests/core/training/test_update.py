@@ -18,7 +18,7 @@ import backprop as bp
 from backprop.core.optimizers import SGD, get_optimizer
 from backprop.core.training import DivergenceError, NonFiniteError, loop as loop_module
 from backprop.core.training.reduce import Local
-from backprop.core.training.update import Descent, FoldedSGD, blas_gemm, choose_update
+from backprop.core.training.update import Descent, FoldedSGD, blas_for, choose_update
 
 PAIRS = [("sigmoid", "sigmoid", "mse"), ("relu", "softmax", "cross_entropy"),
          ("tanh", "sigmoid", "binary_cross_entropy")]
@@ -49,6 +49,9 @@ class ReadableFold(FoldedSGD):
     def fold(self, W, dC_dz, a_prev, lr):
         W -= np.multiply(np.matmul(dC_dz.T, a_prev), lr)
 
+    def fold_bias(self, b, dC_dz, lr):
+        b -= np.multiply(np.sum(dC_dz, axis=0), lr)
+
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("pair", PAIRS)
@@ -62,7 +65,7 @@ def test_the_folded_step_is_the_readable_step_bit_for_bit_where_the_operations_a
     made = []
 
     def choose(net, optimizer, reducer, guard, work):
-        made.append(ReadableFold(net, optimizer, guard, work, gemm=None, transpose=False))
+        made.append(ReadableFold(net, optimizer, guard, work, blas=(None, None), transpose=False))
         return made[-1]
 
     monkeypatch.setattr(loop_module, "choose_update", choose)
@@ -148,7 +151,7 @@ def test_without_scipy_training_takes_the_readable_update(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now raises ImportError
     monkeypatch.setitem(sys.modules, "scipy.linalg", None)
-    assert blas_gemm("float64") is None
+    assert blas_for("float64") is None
     net = network(PAIRS[0])
     assert type(choose_update(net, SGD(0.1), Local(), None, None)) is Descent
     _, without = train(net)

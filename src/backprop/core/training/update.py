@@ -37,7 +37,7 @@ import numpy as np
 
 from ..optimizers import SGD
 
-__all__ = ["Descent", "FoldedSGD", "choose_update", "blas_gemm"]
+__all__ = ["Descent", "FoldedSGD", "choose_update", "blas_for"]
 
 
 class Descent:
@@ -82,16 +82,17 @@ class FoldedSGD(Descent):
     ----------
     net, optimizer, guard, work
         As for :class:`Descent`; ``optimizer`` is an :class:`SGD`.
-    gemm : callable
-        SciPy's ``?gemm`` for the network's dtype (:func:`blas_gemm`).
+    blas : tuple (gemm, gemv)
+        SciPy's ``?gemm`` and ``?gemv`` for the network's dtype (:func:`blas_for`).
     transpose : bool, optional
         Work on Fortran-ordered copies of the weights for the run (see
         :meth:`working_copies`); by default for float32, where it is faster.
     """
 
-    def __init__(self, net, optimizer, guard, work, gemm, transpose: bool | None = None):
+    def __init__(self, net, optimizer, guard, work, blas, transpose: bool | None = None):
         super().__init__(net, optimizer, guard, work)
-        self.gemm = gemm
+        self.gemm, self.gemv = blas
+        self._ones: dict[int, np.ndarray] = {}  # a column of ones per batch size, for the bias
         self.transpose = net.dtype == np.float32 if transpose is None else bool(transpose)
         # Above this size, a product of dC/dZ and A_prev might overflow: such a batch takes Descent's path.
         self.limit = math.sqrt(float(np.finfo(net.dtype).max))
@@ -122,14 +123,11 @@ class FoldedSGD(Descent):
             return super().step(batch_loss, trace, deltas, batch_weight, epoch, batch)
         lr = self.optimizer.lr
         self.guard.check_squares(batch_loss, squares, self.work.grads, trace, epoch, batch, lr)
-        biases, bias_grads = [], []
-        for layer, cache, dC_dz, grads in zip(self.net.layers, caches, deltas, self.work.grads):
-            self.fold(layer.W, dC_dz, cache.a_prev, lr)                 # w_jk <- w_jk - lr sum_i dC/dz_j a_k
+        self.optimizer.t += 1  # one step, as Optimizer.step counts them
+        for layer, cache, dC_dz in zip(self.net.layers, caches, deltas):
+            self.fold(layer.W, dC_dz, cache.a_prev, lr)     # w_jk <- w_jk - lr sum_i dC/dz_ij a_ik
             if layer.b is not None:
-                np.sum(dC_dz, axis=0, out=grads["b"])                   # dC/db_j = dC/dz_j
-            biases.append({"b": layer.b})
-            bias_grads.append({"b": grads["b"]})
-        self.optimizer.step(biases, bias_grads)                         # b <- b - lr dC/db, SGD's own rule
+                self.fold_bias(layer.b, dC_dz, lr)          # b_j <- b_j - lr sum_i dC/dz_ij
         return 0.0
 
     def fold(self, W: np.ndarray, dC_dz: np.ndarray, a_prev: np.ndarray, lr: float) -> None:
@@ -144,6 +142,15 @@ class FoldedSGD(Descent):
             out = self.gemm(-lr, a_prev.T, dC_dz.T, beta=1.0, c=W.T, trans_b=1, overwrite_c=1)
         if not np.may_share_memory(out, W):
             raise RuntimeError("BLAS wrote the SGD step into a copy of W; W must be C- or Fortran-contiguous")
+
+    def fold_bias(self, b: np.ndarray, dC_dz: np.ndarray, lr: float) -> None:
+        """``b <- -lr dC/dZ^T 1 + b`` in one ``?gemv``: the bias is a weight on an input that is always 1."""
+        ones = self._ones.get(dC_dz.shape[0])
+        if ones is None:
+            ones = self._ones[dC_dz.shape[0]] = np.ones(dC_dz.shape[0], dtype=b.dtype)
+        out = self.gemv(-lr, dC_dz.T, ones, beta=1.0, y=b, overwrite_y=1)
+        if not np.may_share_memory(out, b):
+            raise RuntimeError("BLAS wrote the SGD step into a copy of b; b must be contiguous")
 
     def _bounded(self, caches, deltas) -> float | None:
         """The sum of squares of every ``dC/dZ``, or None if one is not finite or a product might overflow."""
@@ -179,19 +186,19 @@ class FoldedSGD(Descent):
                     layer.W = W
 
 
-def blas_gemm(dtype):
-    """SciPy's BLAS ``?gemm`` for ``dtype`` (float32 or float64), or None where SciPy is not installed."""
+def blas_for(dtype) -> tuple | None:
+    """SciPy's BLAS ``(?gemm, ?gemv)`` for ``dtype`` (float32 or float64), or None without SciPy."""
     try:
         from scipy.linalg import blas
     except ImportError:
         return None
-    return blas.sgemm if np.dtype(dtype) == np.float32 else blas.dgemm
+    return (blas.sgemm, blas.sgemv) if np.dtype(dtype) == np.float32 else (blas.dgemm, blas.dgemv)
 
 
 def choose_update(net, optimizer, reducer, guard, work) -> Descent:
     """:class:`FoldedSGD` where it applies and SciPy is there, else :class:`Descent`."""
     if FoldedSGD.applies(net, optimizer, reducer):
-        gemm = blas_gemm(net.dtype)
-        if gemm is not None:
-            return FoldedSGD(net, optimizer, guard, work, gemm)
+        blas = blas_for(net.dtype)
+        if blas is not None:
+            return FoldedSGD(net, optimizer, guard, work, blas)
     return Descent(net, optimizer, guard, work)
