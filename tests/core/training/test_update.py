@@ -194,3 +194,13 @@ def test_the_fold_option_is_checked_and_kept_in_the_config():
         SGD(0.1, fold="no")
     assert "fold" not in SGD(0.1).config()
     assert get_optimizer(SGD(0.1, fold=False).config()).fold is False
+
+
+def test_a_step_blas_would_write_into_a_copy_is_refused():
+    net = network(PAIRS[0])  # float64 weights, float32 BLAS: SciPy would cast W to a new array
+    update = FoldedSGD(net, SGD(0.1), None, None, blas_for("float32"))
+    dC_dz, a_prev = np.ones((5, 24)), np.ones((5, 12))
+    with pytest.raises(RuntimeError, match="into a copy of W"):
+        update.fold(net.layers[0].W, dC_dz, a_prev, 0.1)
+    with pytest.raises(RuntimeError, match="into a copy of b"):
+        update.fold_bias(net.layers[0].b, dC_dz, 0.1)

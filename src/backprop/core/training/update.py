@@ -137,10 +137,12 @@ class FoldedSGD(Descent):
         a C-ordered one is ``W^T``, updated as ``W^T <- -lr A_prev^T dC/dZ + W^T``.
         """
         if W.flags.f_contiguous:
-            out = self.gemm(-lr, dC_dz.T, a_prev.T, beta=1.0, c=W, trans_b=1, overwrite_c=1)
+            c = W
+            out = self.gemm(-lr, dC_dz.T, a_prev.T, beta=1.0, c=c, trans_b=1, overwrite_c=1)
         else:
-            out = self.gemm(-lr, a_prev.T, dC_dz.T, beta=1.0, c=W.T, trans_b=1, overwrite_c=1)
-        if not np.may_share_memory(out, W):
+            c = W.T
+            out = self.gemm(-lr, a_prev.T, dC_dz.T, beta=1.0, c=c, trans_b=1, overwrite_c=1)
+        if out is not c:  # SciPy hands back the array it was given when it wrote in place
             raise RuntimeError("BLAS wrote the SGD step into a copy of W; W must be C- or Fortran-contiguous")
 
     def fold_bias(self, b: np.ndarray, dC_dz: np.ndarray, lr: float) -> None:
@@ -149,7 +151,7 @@ class FoldedSGD(Descent):
         if ones is None:
             ones = self._ones[dC_dz.shape[0]] = np.ones(dC_dz.shape[0], dtype=b.dtype)
         out = self.gemv(-lr, dC_dz.T, ones, beta=1.0, y=b, overwrite_y=1)
-        if not np.may_share_memory(out, b):
+        if out is not b:
             raise RuntimeError("BLAS wrote the SGD step into a copy of b; b must be contiguous")
 
     def _bounded(self, caches, deltas) -> float | None:
