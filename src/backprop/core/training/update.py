@@ -15,7 +15,8 @@ piece, chosen once per run by :func:`choose_update`:
     ``dC/dW = dC/dZ^T A_prev`` and ``W <- W - lr dC/dW``, are one BLAS call
     per layer, ``?gemm`` with ``alpha = -lr`` and ``beta = 1``, which adds the
     product straight into ``W``: no ``dC/dW`` array and no second pass over the
-    weights. It rounds ``W - lr dC/dW`` once where :class:`Descent` rounds the
+    weights (and one ``?gemv`` for the bias, a weight on an input that is
+    always 1: ``b <- b - lr dC/dZ^T 1``). It rounds ``W - lr dC/dW`` once where :class:`Descent` rounds the
     product, the scaling and the subtraction each; the tests bound the
     difference. In float32 the run also works on Fortran-ordered copies of
     the weights (same shape, ``W[j, k]`` still ``w_jk``), because OpenBLAS
@@ -25,7 +26,7 @@ piece, chosen once per run by :func:`choose_update`:
 NumPy has no ``gemm`` with ``beta``; SciPy's BLAS wrappers do, and SciPy comes
 with every install of backprop (scikit-learn needs it). The core imports it
 only here, only when a run can use it: without SciPy, training takes
-:class:`Descent`, today's path, unchanged.
+:class:`Descent`, the path every other setting takes, unchanged.
 """
 
 from __future__ import annotations
