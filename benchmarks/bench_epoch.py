@@ -28,9 +28,11 @@ Beside the floor stands the arithmetic limit: the FLOPs of those products
 per epoch over the rate of one large GEMM (``n = 2048``) measured in the same
 run, in its own process, per dtype.
 
-The prototypes of a faster engine in ``benchmarks/prototypes/``
-(``numpy_lean``, ``numpy_gemm``, ``numba``, ``numba_gemm``, ``numba_gemm_t``)
-are implementations too, chosen with ``--impls``; see docs/performance.md.
+``backprop_readable`` (``Network.fit`` with ``SGD(fold=False)``: ``dC/dW``
+formed, then ``w <- w - lr * dC/dW``, the engine before issue 18) and the
+prototypes of a faster engine in ``benchmarks/prototypes/`` (``numpy_lean``,
+``numpy_gemm``, ``numba``, ``numba_gemm``, ``numba_gemm_t``) are
+implementations too, chosen with ``--impls``; see docs/performance.md.
 
 Every measurement runs in a fresh process (so its peak memory is its own),
 and the implementations take turns, round after round, so that a slow spell

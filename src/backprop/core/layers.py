@@ -163,26 +163,38 @@ class Dense:
         ndarray of shape (n_samples, n_in) or None
             ``dC/dA_prev``.
         """
+        dC_dz = self.delta(cache, dC_da, work)
+        return self.backward_from_z(cache, dC_dz, grads, work, need_dC_da_prev)
+
+    def delta(self, cache: DenseCache, dC_da: np.ndarray, work: Workspace | None = None) -> np.ndarray:
+        """The first factor times the second: ``dC/dz_j = dC/da_j * da_j/dz_j``, i.e. ``dC/dA * g'(Z)``."""
         dC_dz = None if work is None else work.array(self, "dC_dz", dC_da.shape)
         # The first factor times the second: dC/dz_j = dC/da_j * da_j/dz_j.
         dC_dz = self.activation.backward(cache.z, cache.a, dC_da, out=dC_dz)
-        return self.backward_from_z(cache, dC_dz, grads, work, need_dC_da_prev)
+        return dC_dz
 
-    def backward_from_z(self, cache: DenseCache, dC_dz: np.ndarray, grads: dict,
+    def backward_from_z(self, cache: DenseCache, dC_dz: np.ndarray, grads: dict | None,
                         work: Workspace | None = None, need_dC_da_prev: bool = True) -> np.ndarray | None:
         """Backpropagate ``dC/dZ`` through the weighted sum ``Z = A_prev W^T + b``.
 
         The third factor of the chain rule, ``dz_j/dw_jk = a_k`` (the previous
         layer's output), gives ``dC/dW``; ``dz_j/db_j = 1`` gives ``dC/db``; and
         ``dz_j/da_k = w_jk`` carries the gradient to the previous layer.
+        ``grads=None`` skips ``dC/dW`` and ``dC/db`` (a folded update forms them
+        inside the step, see :mod:`backprop.core.training.update`).
         """
-        np.matmul(dC_dz.T, cache.a_prev, out=grads["W"])       # dC/dw_jk = dC/dz_j * a_k
-        if self.b is not None:
-            np.sum(dC_dz, axis=0, out=grads["b"])              # dC/db_j = dC/dz_j
+        if grads is not None:
+            self.weight_gradients(cache, dC_dz, grads)
         if not need_dC_da_prev:
             return None
         out = None if work is None else work.array(self, "dC_da_prev", (dC_dz.shape[0], self.n_in))
         return np.matmul(dC_dz, self.W, out=out)              # dC/da_k = sum_j dC/dz_j w_jk
+
+    def weight_gradients(self, cache: DenseCache, dC_dz: np.ndarray, grads: dict) -> None:
+        """Write ``dC/dW = dC/dZ^T A_prev`` and ``dC/db`` (``dC/dZ`` summed over the batch) into ``grads``."""
+        np.matmul(dC_dz.T, cache.a_prev, out=grads["W"])       # dC/dw_jk = dC/dz_j * a_k
+        if self.b is not None:
+            np.sum(dC_dz, axis=0, out=grads["b"])              # dC/db_j = dC/dz_j
 
     def parameters(self) -> dict[str, np.ndarray | None]:
         """The layer's parameters as plain data: ``{"W": W, "b": b}`` (the arrays themselves)."""

@@ -396,6 +396,16 @@ class Network:
             makes the result the average of the per-sample gradients
             (see :meth:`row_scale`).
         """
+        self.weight_gradients(trace, self.deltas(trace, Y, work, scale), grads)
+
+    def deltas(self, trace: list, Y: np.ndarray, work: Workspace | None = None, scale=None) -> list[np.ndarray]:
+        """Backpropagation's error signals: ``dC/dZ`` of every dense layer, first layer first.
+
+        The gradient travels from the output to the first layer through each
+        layer's ``dC/dz = dC/da * g'(z)`` and ``dC/da_prev = dC/dz W``; no
+        ``dC/dW`` is formed (see :meth:`weight_gradients`). The arguments are
+        :meth:`backward`'s.
+        """
         if scale is None:
             scale = 1.0 / Y.shape[0]
         last = len(self.stack) - 1
@@ -403,16 +413,30 @@ class Network:
         fused = self.fused
         if fused is not None:
             # dC/dz of the output layer directly, where its two chain-rule factors cancel.
-            dC_da = self.stack[last].backward_from_z(out, fused.delta(out.z, out.a, Y) * scale,
-                                                     grads[-1], work, need_dC_da_prev=last > 0)
+            dC_dz = fused.delta(out.z, out.a, Y) * scale
         else:
             # At the output layer, dC_i/da_j^L comes from the loss: 2 (a_j - y_j) for sse.
-            dC_da = self.stack[last].backward(out, self.loss_fn.derivative(out.a, Y) * scale,
-                                              grads[-1], work, need_dC_da_prev=last > 0)
+            dC_dz = self.stack[last].delta(out, self.loss_fn.derivative(out.a, Y) * scale, work)
+        deltas = [dC_dz]
+        dC_da = self.stack[last].backward_from_z(out, dC_dz, None, work, need_dC_da_prev=last > 0)
         for i in range(last - 1, -1, -1):
-            g = self._grad_index[i]
-            dC_da = self.stack[i].backward(trace[i], dC_da, None if g is None else grads[g], work,
-                                           need_dC_da_prev=i > 0)
+            layer = self.stack[i]
+            if self._grad_index[i] is None:  # dropout: the mask is its local derivative
+                dC_da = layer.backward(trace[i], dC_da, None, work, need_dC_da_prev=i > 0)
+                continue
+            dC_dz = layer.delta(trace[i], dC_da, work)
+            deltas.append(dC_dz)
+            dC_da = layer.backward_from_z(trace[i], dC_dz, None, work, need_dC_da_prev=i > 0)
+        return deltas[::-1]
+
+    def weight_gradients(self, trace: list, deltas: list[np.ndarray], grads: list[dict]) -> None:
+        """Fill ``grads`` with each dense layer's ``dC/dW = dC/dZ^T A_prev`` and ``dC/db``, from :meth:`deltas`."""
+        for layer, cache, dC_dz, g in zip(self.layers, self.dense_caches(trace), deltas, grads):
+            layer.weight_gradients(cache, dC_dz, g)
+
+    def dense_caches(self, trace: list) -> list[DenseCache]:
+        """The caches of the dense layers in ``trace``, first layer first."""
+        return [cache for cache, g in zip(trace, self._grad_index) if g is not None]
 
 
 def row_scale(weights: np.ndarray | None, total: float, dtype=None):

@@ -212,12 +212,35 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent, the article's rule: ``w <- w - lr * grad``."""
+    """Plain gradient descent, the article's rule: ``w <- w - lr * grad``.
+
+    Parameters
+    ----------
+    lr : float, optional
+    fold : bool, default True
+        Let training take the step inside the product that forms the
+        gradient, ``W <- W - lr dC/dZ^T A_prev`` in one BLAS call, where
+        nothing else needs ``dC/dW`` (no weight decay, clipping or ``max_norm``,
+        no dropout, one process; see :mod:`backprop.core.training.update`).
+        It is the same rule, rounded once instead of twice, and faster.
+        ``False`` keeps the two steps exactly as written here.
+    **kwargs
+        The options every optimizer takes (see :class:`Optimizer`).
+    """
 
     name = "sgd"
 
+    def __init__(self, lr=None, *, fold: bool = True, **kwargs):
+        super().__init__(lr, **kwargs)
+        if not isinstance(fold, bool):
+            raise ValueError(f"fold must be True or False; got {fold!r}")
+        self.fold = fold
+
     def update(self, w, grad, state, decay):
         w -= np.multiply(grad, self.lr, out=self.scratch(state, w))
+
+    def config(self):
+        return super().config() if self.fold else {**super().config(), "fold": False}
 
 
 class Momentum(Optimizer):

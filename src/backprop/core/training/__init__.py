@@ -11,6 +11,8 @@ module              what it holds
 :mod:`.fit`         :func:`fit`: checks the options and composes the loop
 :mod:`.batches`     where batches come from; the validation split
 :mod:`.reduce`      how gradients are summed: nothing, or an Allreduce
+:mod:`.update`      the step: the optimizer's, or plain SGD folded into
+                    the dC/dW product (one BLAS gemm per layer)
 :mod:`.guard`       no non-finite or runaway step reaches the weights
 :mod:`.callbacks`   per-epoch policies (learning rate, early stopping,
                     checkpoints) and the :class:`Callback` interface

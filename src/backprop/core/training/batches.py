@@ -38,11 +38,16 @@ def is_sparse(X) -> bool:
 
 
 def take_rows(X, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``X[rows]`` gathered into ``out``: a dense array by ``np.take``, a sparse one made dense row by row."""
+    """``X[rows]`` gathered into ``out``: a dense array by ``np.take``, a sparse one made dense row by row.
+
+    ``rows`` must be valid row indices (they come from the epoch's
+    permutation): ``mode="clip"`` spares NumPy's bounds check, which copies
+    the batch through a buffer, a quarter of the gather's time.
+    """
     if is_sparse(X):
         out[...] = X[rows].toarray()
         return out
-    return np.take(X, rows, axis=0, out=out)
+    return np.take(X, rows, axis=0, out=out, mode="clip")
 
 
 def validation_size(n: int, fraction: float) -> int:
@@ -127,7 +132,7 @@ class LocalBatches:
         part = slice(b * self.batch_size, (b + 1) * self.batch_size)
         rows = self.order[part]
         X = take_rows(self.X, rows, self._X[:len(rows)])
-        Y = np.take(self.Y, rows, axis=0, out=self._Y[:len(rows)])
+        Y = np.take(self.Y, rows, axis=0, out=self._Y[:len(rows)], mode="clip")
         if self.weights is None:
             return Batch(X, Y, None, row_scale(None, len(rows)), part, len(rows), float(len(rows)))
         w = self.weights[rows]
@@ -180,8 +185,8 @@ class ShardBatches:
         mine = self.mine[part]
         local = self.local[part][mine]
         size = len(self.order[part])
-        X = np.take(self.X, local, axis=0, out=self._X[:len(local)])
-        Y = np.take(self.Y, local, axis=0, out=self._Y[:len(local)])
+        X = np.take(self.X, local, axis=0, out=self._X[:len(local)], mode="clip")  # rows known valid
+        Y = np.take(self.Y, local, axis=0, out=self._Y[:len(local)], mode="clip")
         positions = np.flatnonzero(mine) + part.start
         if self.all_weights is None:
             return Batch(X, Y, None, row_scale(None, size), positions, size, float(size))

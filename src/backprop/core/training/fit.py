@@ -190,7 +190,8 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
                         checkpoints=None if save is None else Checkpoints(save, checkpoint_every),
                         should_stop=should_stop)
     first_epoch, first_batch = (1, 0) if resume is None else loop.restore(resume)
-    return loop.run(epochs, first_epoch, first_batch)
+    with loop.update.working_copies():
+        return loop.run(epochs, first_epoch, first_batch)
 
 
 def _check_sparse(net, X):

@@ -35,7 +35,11 @@ class Guard:
         the arrays searched, which also tells a true NaN from a finite sum that
         overflowed.
         """
-        squares = float(np.vdot(flat_grads, flat_grads))
+        self.check_squares(batch_loss, float(np.vdot(flat_grads, flat_grads)), grads, trace, epoch, batch, lr)
+
+    def check_squares(self, batch_loss: float, squares: float, grads: list[dict], trace,
+                      epoch: int, batch: int, lr: float) -> None:
+        """:meth:`check`, given the sum of squares of the arrays in ``grads`` instead of a flat buffer."""
         if math.isfinite(batch_loss) and math.isfinite(squares):
             if self.start_loss is None:
                 self.start_loss = batch_loss

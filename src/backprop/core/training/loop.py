@@ -2,8 +2,9 @@
 
 Everything else is a named piece the loop is given: where the batches come
 from (:mod:`.batches`), how the gradients of several processes become one
-(:mod:`.reduce`), the update (the optimizer, which also owns weight decay and
-clipping), the guard against non-finite and runaway steps (:mod:`.guard`),
+(:mod:`.reduce`), the update (:mod:`.update`: the optimizer's step, which also
+owns weight decay and clipping, or plain SGD folded into the ``dC/dW``
+product), the guard against non-finite and runaway steps (:mod:`.guard`),
 and the per-epoch policies and user hooks (:mod:`.callbacks`).
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 from ..workspace import Workspace
 from .state import History, NonFiniteError, TrainingInterrupted, TrainingState
 from .tasks import evaluate, target_spread, task_metrics
+from .update import choose_update
 
 __all__ = ["TrainingLoop"]
 
@@ -48,10 +50,12 @@ class TrainingLoop:
         The loss that must stay finite at each epoch's end.
     checkpoints : Checkpoints or None
     should_stop : callable or None
+    update : Descent or FoldedSGD, optional
+        How each batch's ``dC/dZ`` becomes the step; :func:`.update.choose_update` if omitted.
     """
 
     def __init__(self, net, batches, reducer, optimizer, policies, callbacks, task, rng, dropout_rng,
-                 validation, shuffle, guard, monitor="loss", checkpoints=None, should_stop=None):
+                 validation, shuffle, guard, monitor="loss", checkpoints=None, should_stop=None, update=None):
         self.net, self.batches, self.reducer, self.optimizer = net, batches, reducer, optimizer
         self.policies, self.hooks = list(policies), list(callbacks)
         self.callbacks = self.policies + self.hooks  # in the order of an epoch's start
@@ -61,6 +65,7 @@ class TrainingLoop:
         self.history = guard.history
         self.work = Workspace(net.parameters(), net.dtype)
         self.monitor = monitor
+        self.update = update if update is not None else choose_update(net, optimizer, reducer, guard, self.work)
         self.outputs = np.zeros((batches.n, net.sizes[-1]), dtype=net.dtype)  # each batch's, in epoch order
         self.order, self.loss_sum, self.weight_done = None, 0.0, 0.0
         self._spread = None
@@ -70,7 +75,7 @@ class TrainingLoop:
 
     def run(self, epochs: int, first_epoch: int = 1, first_batch: int = 0) -> History:
         """Train epochs ``first_epoch`` to ``epochs`` (resuming at ``first_batch`` of the first)."""
-        net, params, work = self.net, self.net.parameters(), self.work
+        net, work, update = self.net, self.work, self.update
         batches, n_batches = self.batches, self.batches.n_batches
         for cb in self.callbacks:
             cb.on_train_begin({"epochs": epochs, "n_batches": n_batches, "n_samples": batches.n,
@@ -88,14 +93,13 @@ class TrainingLoop:
                 batch = batches.batch(b)
                 a, trace = net.forward_train(batch.X, work, self.dropout_rng)             # forward
                 losses = net.per_sample_loss(trace, batch.Y)
-                net.backward(trace, batch.Y, work.grads, work, scale=batch.scale)        # backward
+                deltas = net.deltas(trace, batch.Y, work, scale=batch.scale)             # backward
+                update.gradients(trace, deltas)                                          # dC/dW, unless folded
                 stop_asked = self.should_stop is not None and self.should_stop()
                 mine = np.sum(losses, dtype=np.float64) if batch.weights is None else np.dot(batch.weights, losses)
                 loss_sum, stops = map(float, self.reducer.gradients(work.flat, [mine, stop_asked]))  # reduce
-                self.guard.check(loss_sum / batch.weight, work.flat, work.grads, trace, epoch, b + 1,
-                                 self.optimizer.lr)
-                penalty = self.optimizer.penalty(params, batch.weight) * batch.weight    # L2, if any
-                self.optimizer.step(params, work.grads, batch.weight)                    # update
+                penalty = update.step(loss_sum / batch.weight, trace, deltas, batch.weight,  # guard, update
+                                      epoch, b + 1)
                 self.outputs[batch.positions] = a
                 self.loss_sum += loss_sum + penalty
                 self.weight_done += batch.weight
