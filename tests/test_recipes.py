@@ -9,10 +9,11 @@ from backprop.cli import main
 from backprop.data import write_idx
 from backprop.recipes import OPTIONS, list_recipes, load_recipe, read_recipe
 
-PAPER_ROWS = ["lecun98-300", "lecun98-1000", "lecun98-300-100", "lecun98-500-150", "simard03-800-ce"]
+PAPER_ROWS = ["lecun98-300", "lecun98-1000", "lecun98-300-100", "lecun98-500-150", "simard03-800-ce",
+              "srivastava14-dropout"]
 
 
-def test_the_five_paper_recipes_ship():
+def test_the_paper_recipes_ship():
     assert set(PAPER_ROWS) <= set(list_recipes())
 
 
@@ -27,7 +28,22 @@ def test_recipe_parses_and_validates(name):
     if name.startswith("lecun98"):
         assert train["loss"] in ("sse", "mse")  # squared error, as the paper and the article
     sizes = "-".join(map(str, train["hidden"]))
-    assert sizes in name
+    assert sizes in name or name == "srivastava14-dropout"
+
+
+def test_the_dropout_recipe_is_the_papers_network():
+    """Srivastava et al. (2014), table 2: three hidden layers of 1024 relu units, dropout on the inputs
+    (0.2) and the hidden layers (0.5), and a max-norm constraint on each unit's incoming weights."""
+    train = load_recipe("srivastava14-dropout")
+    assert train["hidden"] == [1024, 1024, 1024] and train["activation"] == "relu"
+    assert train["loss"] == "cross_entropy" and train["output_activation"] == "softmax"
+    assert train["input_dropout"] == 0.2 and train["dropout"] == [0.5]
+    assert 3 <= train["max_norm"] <= 4  # the paper's range for c
+
+
+def test_no_shipped_recipe_refits_by_default():
+    """The table reports validation error, which a refit on all rows would make meaningless."""
+    assert not any(load_recipe(name).get("refit_all") for name in list_recipes())
 
 
 @pytest.fixture
@@ -55,6 +71,17 @@ def test_one_epoch_of_each_recipe_on_generated_idx_files(name, tiny_mnist, tmp_p
     code = main(["evaluate", str(out), "--dataset", "mnist", "--split", "validation",
                  "--data-dir", str(tiny_mnist), "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["n_samples"] == 100
+
+
+def test_a_recipe_refit_on_all_mnist_training_images(tiny_mnist, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    code = main(["train", "--recipe", "simard03-800-ce", "--data-dir", str(tiny_mnist), "--epochs", "1",
+                 "--refit-all", "--json", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out)["refit"]["rows"] == 600  # the training and validation splits together
+    code = main(["evaluate", str(out), "--dataset", "mnist", "--split", "validation", "--data-dir", str(tiny_mnist)])
+    assert code == 2 and "not a held-out score" in capsys.readouterr().err
 
 
 def test_evaluate_on_the_test_split_for_users_who_have_it(tiny_mnist, tmp_path, capsys):

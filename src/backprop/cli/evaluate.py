@@ -117,6 +117,11 @@ def load_evaluation_data(args, model):
     """The data named on the command line, or the recorded split of the data the model was trained on."""
     training = model.metadata.get("training", {})
     data = model.metadata.get("data")
+    if training.get("refit_all") and (args.split or "validation") == "validation" \
+            and args.csv is None and args.npz is None:
+        from .train_refit import REFUSE_VALIDATION
+
+        raise CLIError(f"{args.model} {REFUSE_VALIDATION}; score it on other data (MNIST: --split test)")
     if args.csv is not None:
         return _table_data(args, model, args.csv, data, args.split), args.csv
     if args.npz is not None:

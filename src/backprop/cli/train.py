@@ -9,7 +9,6 @@ progress and writes files.
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import signal
 import sys
@@ -34,8 +33,9 @@ from . import CLIError
 from .common import add_table_options, float_list, int_list, print_json, stderr
 from .progress import TrainingProgress
 from .train_data import _absolute, data_source, load_training_data
-from .train_report import _summary, _write_plots
+from .train_report import _save_or_rescue, _summary, _write_plots
 from .resume import check_data, data_sha256, record_outputs, resume_settings
+from .train_refit import needs_search, refit_options, refit_reason, refit_record
 
 # The defaults of every training option; a recipe replaces some, flags replace any.
 DEFAULTS = {
@@ -65,6 +65,7 @@ DEFAULTS = {
     "input_dropout": 0.0,
     "max_norm": None,
     "class_weight": None,
+    "refit_all": False,
 }
 
 
@@ -127,6 +128,11 @@ def add_parser(sub) -> None:
     opt.add_argument("--class-weight", choices=["balanced"],
                      help="weigh each class's samples so every class counts the same (classification)")
     opt.add_argument("--preprocess", choices=sorted(PREPROCESSORS), help="feature scaling (default standardize)")
+
+    opt.add_argument("--refit-all", action="store_true", default=None,
+                     help="train the final model on every row, the validation split included (MNIST: all "
+                          "60,000 training images), as papers report; with --early-stopping, first train on "
+                          "the training split to find the best epoch, then refit for that many epochs")
 
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, metavar="MODEL", help="write the model here (.safetensors)")
@@ -271,7 +277,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
         state, model, saved = load_checkpoint(args.resume)
         options, source = resume_settings(args, state, saved, DEFAULTS)
     else:
-        state, saved = None, {}
+        state, model, saved = None, None, {}
         options = resolve_options(args)
         source = data_source(args, options)
     _check_options(options)
@@ -281,6 +287,81 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
               None if args.resume is None else args.resume / CHECKPOINT_FILE]
     _check_outputs(args, inputs)  # before training, not after; on every process, so that all stop alike
 
+    selection = saved.get("refit")
+    if state is None and needs_search(options):
+        # --refit-all with early stopping: the validation split says how many epochs, then a
+        # second run trains on every row for that many (a run of its own, checkpointed as one).
+        searched = _fit_once(args, options, source, None, None, {}, stop, comm, searching=True)
+        if isinstance(searched, int):
+            return searched
+        options, selection = refit_options(options, searched[1], searched[3].n_samples, searched[2])
+        if rank0 and not (args.quiet or args.json):
+            stderr.print(f"backprop train: {selection['message']}", markup=False, highlight=False, soft_wrap=True)
+    fitted = _fit_once(args, options, source, state, model, saved, stop, comm, selection=selection)
+    if isinstance(fitted, int):
+        return fitted
+    model, history, seconds, train, validation = fitted
+    if not rank0:
+        return 0  # rank 0 alone evaluates, reports and writes files
+    checkpoint_dir = args.checkpoint or args.resume
+    refit = refit_record(options, selection, train.n_samples, len(history))
+    if refit is not None:
+        seconds += refit.get("search_seconds", 0.0)  # the command's training time: search and refit
+
+    final = history.final
+    result = history.to_dict()
+    stop = stop_summary(history, options, validation is not None)
+    if refit is not None:  # the epochs were chosen: a training loss still falling is no warning
+        stop.update(reason=refit_reason(refit), warning=None)
+    if validation is not None:
+        scores = model.evaluate(validation.X, validation.y)
+        if model.task == "classification":
+            result["confusion_matrix"] = {"labels": scores["classes"], "matrix": scores["confusion_matrix"]}
+    data_name = source["dataset"] or source["csv"] or source["npz"]
+    model.metadata.update({
+        "backprop_version": __version__,
+        "training": {**options, "dataset": data_name, "target": source["target"],
+                     "recipe": getattr(args, "recipe", None), "epochs_run": len(history),
+                     "seconds": round(seconds, 3)},
+        "final": final,
+    })
+    if refit is not None:
+        model.metadata["training"]["refit"] = refit
+    if comm is not None:
+        model.metadata["training"]["processes"] = comm.size
+
+    written = {}
+    if args.out is not None:
+        _save_or_rescue(model, args.out, checkpoint_dir)
+        written["model"] = str(args.out)
+    if args.plots is not None:
+        written["plots"] = [str(p) for p in _write_plots(args.plots, result, model, validation or train)]
+        written["history"] = str(args.plots / "history.json")
+    if checkpoint_dir:
+        written["checkpoint"] = str(checkpoint_dir)
+
+    if args.json:
+        print_json({**final, "dataset": data_name, "task": model.task, "sizes": model.network.sizes,
+                    "n_parameters": model.network.n_parameters, "epochs_run": len(history),
+                    "train_seconds": seconds, "final": final, "stop": stop, **written, "history": result,
+                    **({"refit": refit} if refit is not None else {})})
+    elif not args.quiet:
+        _summary(model, history, final, seconds, data_name, train, validation, written, stop)
+    if stop["warning"] and not args.quiet and rank0:
+        stderr.print(f"backprop train: warning: {stop['warning']}", markup=False, highlight=False,
+                     soft_wrap=True)
+    return 0
+
+
+def _fit_once(args, options, source, state, model, saved, stop, comm, *, searching=False, selection=None):
+    """Load the data, build (or resume) the model and train it once.
+
+    Returns ``(model, history, seconds, train, validation)``, or the exit code
+    of a run stopped by a signal. ``searching`` marks the first run of
+    ``--refit-all`` with early stopping: no checkpoints, and nothing to resume.
+    """
+    rank0 = comm is None or comm.rank == 0
+    model = None if searching else model
     train, validation, extra = load_training_data(source, options, args.data_dir)
     digest = data_sha256(train, validation)
     if state is not None:
@@ -314,6 +395,10 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
     keep = {"training": options, "source": {**source, **absolute}, "data_sha256": digest,
             "recipe": saved.get("recipe", getattr(args, "recipe", None)),
             "outputs": record_outputs(args)}  # on resume, args already hold the saved outputs
+    if selection is not None:
+        keep["refit"] = selection
+    if searching:
+        checkpoint_dir = None  # the search is not a run to resume: the refit after it is
     save = (lambda st: save_checkpoint(checkpoint_dir, st, model, keep)) if checkpoint_dir else None
 
     optimizer_options = {"momentum": options["momentum"]} if options["momentum"] is not None else {}
@@ -354,7 +439,11 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
         signum = stop.signal
         if comm is not None:  # a signal to any process stopped them all: name the first one's
             signum = next((s for s in comm.allgather(signum) if s is not None), signal.SIGINT)
-        if rank0:
+        if rank0 and searching:
+            stderr.print(f"backprop train: stopped by {signal.Signals(signum).name} while the validation split "
+                         "chose the epochs for --refit-all; nothing was written (run the command again)",
+                         soft_wrap=True)
+        elif rank0:
             if save is None:
                 save_checkpoint(folder, interrupted.state, model, keep)
             name = signal.Signals(signum).name
@@ -366,47 +455,7 @@ def _train(args, stop: StopOnSignal, comm=None) -> int:
             progress.close()
         held.close()
     seconds = time.perf_counter() - started
-    if not rank0:
-        return 0  # rank 0 alone evaluates, reports and writes files
-
-    final = history.final
-    result = history.to_dict()
-    stop = stop_summary(history, options, validation is not None)
-    if validation is not None:
-        scores = model.evaluate(validation.X, validation.y)
-        if model.task == "classification":
-            result["confusion_matrix"] = {"labels": scores["classes"], "matrix": scores["confusion_matrix"]}
-    data_name = source["dataset"] or source["csv"] or source["npz"]
-    model.metadata.update({
-        "backprop_version": __version__,
-        "training": {**options, "dataset": data_name, "target": source["target"],
-                     "recipe": getattr(args, "recipe", None), "epochs_run": len(history),
-                     "seconds": round(seconds, 3)},
-        "final": final,
-    })
-    if comm is not None:
-        model.metadata["training"]["processes"] = comm.size
-
-    written = {}
-    if args.out is not None:
-        _save_or_rescue(model, args.out, checkpoint_dir)
-        written["model"] = str(args.out)
-    if args.plots is not None:
-        written["plots"] = [str(p) for p in _write_plots(args.plots, result, model, validation or train)]
-        written["history"] = str(args.plots / "history.json")
-    if checkpoint_dir:
-        written["checkpoint"] = str(checkpoint_dir)
-
-    if args.json:
-        print_json({**final, "dataset": data_name, "task": model.task, "sizes": model.network.sizes,
-                    "n_parameters": model.network.n_parameters, "epochs_run": len(history),
-                    "train_seconds": seconds, "final": final, "stop": stop, **written, "history": result})
-    elif not args.quiet:
-        _summary(model, history, final, seconds, data_name, train, validation, written, stop)
-    if stop["warning"] and not args.quiet and rank0:
-        stderr.print(f"backprop train: warning: {stop['warning']}", markup=False, highlight=False,
-                     soft_wrap=True)
-    return 0
+    return model, history, seconds, train, validation
 
 
 def _check_outputs(args, inputs) -> None:
@@ -427,28 +476,6 @@ def _check_outputs(args, inputs) -> None:
         # The checkpoint resumed from is an input that this run goes on writing: not a clash.
         resumed = None if args.resume is None else args.resume / CHECKPOINT_FILE
         check_destination(args.checkpoint / CHECKPOINT_FILE, [i for i in inputs if i != resumed])
-
-
-def _save_or_rescue(model, out: Path, checkpoint_dir) -> None:
-    """Save the trained model; if that fails now, after training, keep it elsewhere and say where."""
-    try:
-        model.save(out)
-        return
-    except OSError as exc:
-        failure = str(exc)
-    import tempfile
-
-    tried = []
-    for folder in (Path(tempfile.gettempdir()), Path.home()):
-        rescue = folder / f"backprop-rescued-{os.getpid()}-{out.name or 'model.safetensors'}"
-        try:
-            model.save(rescue)
-        except (OSError, ValueError) as exc:
-            tried.append(f"{rescue}: {exc}")
-            continue
-        raise CLIError(f"{failure}; the trained model was kept in {rescue} instead")
-    kept = f"; the last checkpoint is in {checkpoint_dir}" if checkpoint_dir else ""
-    raise CLIError(f"{failure}; the model could not be kept elsewhere either ({'; '.join(tried)}){kept}")
 
 
 def _default_checkpoint_dir(args) -> Path:

@@ -37,10 +37,14 @@ def load_training_data(source: dict, options: dict, data_dir):
     """The training and validation sets (validation may be None), and what the model must remember of them.
 
     The third value is ``{"columns": record or None, "data": where the rows came from}``.
+    A ``--refit-all`` run that trains once (:func:`all_rows`) gets every row
+    and no validation set: MNIST's 60,000 training images, all of a table.
     """
     fraction, seed = options["validation_split"], options["seed"]
     if not 0 <= fraction < 1:
         raise CLIError(f"--validation-split must be in [0, 1); got {fraction}")
+    if all_rows(options):
+        fraction = 0
     extra = {"columns": None, "data": None}
     if source["csv"] is not None:
         read = source.get("read") or {}
@@ -57,6 +61,9 @@ def load_training_data(source: dict, options: dict, data_dir):
                          "rows": data.n_samples, "validation_split": fraction, "seed": seed}
     else:
         name = source["dataset"]
+        if name == "mnist" and all_rows(options):
+            return (load_dataset(name, split="all", data_dir=data_dir, n_samples=options["n_samples"], seed=seed),
+                    None, extra)
         if name == "mnist":
             return (load_dataset(name, split="train", data_dir=data_dir, n_samples=options["n_samples"],
                                  seed=seed),
@@ -67,6 +74,17 @@ def load_training_data(source: dict, options: dict, data_dir):
     else:
         train, validation = split_dataset(data, fraction, seed)
     return (*_subsample(train, options, seed), validation, extra)
+
+
+def all_rows(options: dict) -> bool:
+    """Whether this run trains on every row: ``--refit-all`` without (or after) the search for the epochs.
+
+    With early stopping, ``--refit-all`` first trains on the training split to
+    find the best epoch, then refits with ``early_stopping`` off and that many
+    epochs (see :mod:`backprop.cli.train_refit`); that second run, and a
+    ``--refit-all`` run without early stopping, read every row.
+    """
+    return bool(options.get("refit_all")) and not options.get("early_stopping")
 
 
 def _subsample(train, options: dict, seed) -> tuple:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from rich.table import Table
@@ -49,3 +50,25 @@ def _summary(model, history, final, seconds, data_name, train, validation, writt
     for key, value in written.items():
         table.add_row(key, value if isinstance(value, str) else ", ".join(value))
     stdout.print(table)
+
+
+def _save_or_rescue(model, out: Path, checkpoint_dir) -> None:
+    """Save the trained model; if that fails now, after training, keep it elsewhere and say where."""
+    try:
+        model.save(out)
+        return
+    except OSError as exc:
+        failure = str(exc)
+    import tempfile
+
+    tried = []
+    for folder in (Path(tempfile.gettempdir()), Path.home()):
+        rescue = folder / f"backprop-rescued-{os.getpid()}-{out.name or 'model.safetensors'}"
+        try:
+            model.save(rescue)
+        except (OSError, ValueError) as exc:
+            tried.append(f"{rescue}: {exc}")
+            continue
+        raise CLIError(f"{failure}; the trained model was kept in {rescue} instead")
+    kept = f"; the last checkpoint is in {checkpoint_dir}" if checkpoint_dir else ""
+    raise CLIError(f"{failure}; the model could not be kept elsewhere either ({'; '.join(tried)}){kept}")
