@@ -106,8 +106,7 @@ class Counters(Callback):
         rate = next(p for p in self.loop.policies if isinstance(p, LearningRate))
         self.counting = rate.tracker if rate.plateau["enabled"] else self.stopping.tracker
         best = self.est.best_validation_score_ if self.watch_validation else self.est.best_loss_
-        for tracker in {id(t): t for t in (self.stopping.tracker, self.counting)}.values():
-            tracker.best = best
+        self.stopping.tracker.best = self.counting.best = best  # the same tracker, or the plateau's too
         self.counting.since = self.est.no_improvement_count_
         self.lr = None
 

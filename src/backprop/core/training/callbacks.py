@@ -123,6 +123,10 @@ class Improvement:
         """Whether the last ``patience`` epochs (at least one) brought no improvement."""
         return self.since > 0 and self.since >= patience
 
+    def describe(self, monitor: str, patience) -> str:
+        """Why a rule acted: ``monitor`` did not improve by more than ``min_delta`` for ``patience`` epochs."""
+        return f"{monitor} did not improve by more than {self.min_delta:g} for {patience} epochs"
+
 
 class LearningRate(Callback):
     """The rate of each epoch: the schedule's, times the plateau factor, at least ``min_lr``.
@@ -153,8 +157,8 @@ class LearningRate(Callback):
         history, lr = self.loop.history, self.loop.optimizer.lr
         if lr <= self.plateau["stop_lr"]:
             history.stopped_early = True
-            history.stop_reason = (f"{self.monitor} did not improve by more than {self.tracker.min_delta:g} "
-                                   f"for {self.plateau['patience']} epochs at learning rate {lr:g}")
+            reason = self.tracker.describe(self.monitor, self.plateau["patience"])
+            history.stop_reason = f"{reason} at learning rate {lr:g}"
             return True
         self.factor, self.tracker.since = self.factor * self.plateau["factor"], 0
         return None
@@ -239,8 +243,8 @@ class EarlyStopping(Callback):
                 self.weights = self.loop.net.get_weights()
         if self.active and self.tracker.stalled(self.patience):
             history.stopped_early = True
-            history.stop_reason = (f"{self.monitor} did not improve by more than {self.tracker.min_delta:g} "
-                                   f"for {self.patience} epochs after epoch {history.best_epoch}")
+            reason = self.tracker.describe(self.monitor, self.patience)
+            history.stop_reason = f"{reason} after epoch {history.best_epoch}"
             return True
         return None
 
