@@ -70,3 +70,21 @@ def test_an_exploding_run_is_stopped_as_divergence_in_one_line(capsys):
                          "--epochs", "30", "--quiet")
     assert code == 2 and "the loss diverged" in err and "smaller learning rate" in err
     assert err.count("\n") == 1
+
+
+def test_a_recipes_momentum_stays_with_its_optimizer(capsys, tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[train]\ndataset = "iris"\nhidden = [8]\nepochs = 2\noptimizer = "nesterov"\nmomentum = 0.5\n')
+    model = tmp_path / "m.safetensors"
+    # Trying another optimizer on a recipe is an ordinary thing to do; the recipe's momentum is not
+    # the user's, and Adam has none.
+    code, out, err = run(capsys, "train", "--recipe", recipe, "--optimizer", "adam", "--json", "--out", model)
+    assert code == 0, err
+    training = bp.load(model).metadata["training"]
+    assert training["optimizer"] == "adam" and training["momentum"] is None
+    code, out, err = run(capsys, "train", "--recipe", recipe, "--json", "--out", model)
+    assert code == 0, err
+    assert bp.load(model).metadata["training"]["momentum"] == 0.5
+    # Asked for by the user, it is a mistake, said in one line.
+    code, out, err = run(capsys, "train", "--dataset", "iris", "--optimizer", "rmsprop", "--momentum", "0.5")
+    assert code == 2 and "--momentum" in err and "rmsprop" in err and "Traceback" not in err

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._version import __version__
 from ..checkpoint import CHECKPOINT_FILE, checkpoint_lock, load_checkpoint, save_checkpoint
-from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, NonFiniteError, TrainingInterrupted
+from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, Momentum, NonFiniteError, TrainingInterrupted
 from ..core.training import balanced_class_weights
 from ..data import DATASETS, PREPROCESSORS
 from .defaults import auto_epochs, check_loss_suits, stop_summary
@@ -162,6 +162,9 @@ def resolve_options(args) -> dict:
         value = getattr(args, key, None)
         if value is not None:
             options[key] = value
+    # A recipe's momentum belongs to the recipe's optimizer: naming another one drops it.
+    if getattr(args, "momentum", None) is None and not _takes_momentum(options["optimizer"]):
+        options["momentum"] = None
     # Naming only the data asks for a model that fits it: the epoch budget is set from the data
     # size once it is loaded, with early stopping on the validation split (see cli/defaults.py).
     options["auto_epochs"] = getattr(args, "epochs", None) is None and not recipe_epochs \
@@ -169,6 +172,10 @@ def resolve_options(args) -> dict:
     if args.csv is not None or args.npz is not None:
         options["dataset"] = None
     return options
+
+
+def _takes_momentum(optimizer: str) -> bool:
+    return optimizer in OPTIMIZERS and issubclass(OPTIMIZERS[optimizer], Momentum)
 
 
 def _dropout(options: dict):
@@ -208,6 +215,9 @@ def _check_options(options: dict) -> None:
         raise CLIError(f"--input-dropout must be in [0, 1); got {options['input_dropout']:g}")
     if options["max_norm"] is not None and not options["max_norm"] > 0:
         raise CLIError(f"--max-norm must be positive; got {options['max_norm']:g}")
+    if options["momentum"] is not None and not _takes_momentum(options["optimizer"]):
+        raise CLIError(f"--momentum is for the momentum and nesterov optimizers; "
+                       f"got --optimizer {options['optimizer']}")
     if options["lr"] is not None and not options["lr"] > 0:
         raise CLIError(f"--lr must be positive; got {options['lr']}")
 
