@@ -40,6 +40,7 @@ installed (it comes with scikit-learn).
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -208,14 +209,23 @@ def scipy_blas_on_one_thread():
     share (a system or conda OpenBLAS or MKL) is left alone, as is everything
     without threadpoolctl.
     """
+    controller = _scipys_own_blas()
+    return nullcontext() if controller is None else controller.limit(limits=1)
+
+
+@functools.cache
+def _scipys_own_blas():
+    """threadpoolctl's handle on SciPy's own BLAS, found once (finding it takes milliseconds)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
-        return nullcontext()
+        return None
+    import scipy.linalg.blas  # noqa: F401  (loaded, so that it is found)
+
     controller = ThreadpoolController()
     own = [lib.filepath for lib in controller.lib_controllers
            if lib.user_api == "blas" and not {"scipy", "scipy.libs"}.isdisjoint(Path(lib.filepath).parts)]
-    return controller.select(filepath=own).limit(limits=1) if own else nullcontext()
+    return controller.select(filepath=own) if own else None
 
 
 def blas_for(dtype) -> tuple | None:
