@@ -7,7 +7,7 @@ Run it once per setting, each in its own process, taking turns:
 
 Arguments: layer sizes, batch size, optimizer, and optionally the input dropout rate and the
 number of epochs (default 0 and 2). relu hidden layers, softmax and cross-entropy, float32, the
-first 50,000 MNIST training images (``--data-dir`` as ``BACKPROP_DATA``, default
+first 50,000 MNIST training images, read from ``$BACKPROP_DATA`` (default
 ``../shared/data/mnist``). Prints one JSON line: wall-clock and CPU seconds per epoch.
 """
 
