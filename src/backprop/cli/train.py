@@ -216,8 +216,8 @@ def _check_options(options: dict) -> None:
     if options["max_norm"] is not None and not options["max_norm"] > 0:
         raise CLIError(f"--max-norm must be positive; got {options['max_norm']:g}")
     if options["momentum"] is not None and not _takes_momentum(options["optimizer"]):
-        raise CLIError(f"--momentum is for the momentum and nesterov optimizers; "
-                       f"got --optimizer {options['optimizer']}")
+        takers = " and ".join(name for name in OPTIMIZERS if _takes_momentum(name))
+        raise CLIError(f"--momentum is for the {takers} optimizers; got --optimizer {options['optimizer']}")
     if options["lr"] is not None and not options["lr"] > 0:
         raise CLIError(f"--lr must be positive; got {options['lr']}")
 
