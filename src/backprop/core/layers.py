@@ -168,8 +168,10 @@ class Dense:
 
     def delta(self, cache: DenseCache, dC_da: np.ndarray, work: Workspace | None = None) -> np.ndarray:
         """The first factor times the second: ``dC/dz_j = dC/da_j * da_j/dz_j``, i.e. ``dC/dA * g'(Z)``."""
-        out = None if work is None else work.array(self, "dC_dz", dC_da.shape)
-        return self.activation.backward(cache.z, cache.a, dC_da, out=out)
+        dC_dz = None if work is None else work.array(self, "dC_dz", dC_da.shape)
+        # The first factor times the second: dC/dz_j = dC/da_j * da_j/dz_j.
+        dC_dz = self.activation.backward(cache.z, cache.a, dC_da, out=dC_dz)
+        return dC_dz
 
     def backward_from_z(self, cache: DenseCache, dC_dz: np.ndarray, grads: dict | None,
                         work: Workspace | None = None, need_dC_da_prev: bool = True) -> np.ndarray | None:
