@@ -73,6 +73,27 @@ def test_state_round_trips_as_plain_data(name):
     assert all(np.array_equal(x.W, y.W) for x, y in zip(net.layers, twin.layers))
 
 
+@pytest.mark.parametrize("name", list(bp.OPTIMIZERS))
+def test_a_step_allocates_no_temporary_the_size_of_the_weights(name):
+    # Adam on a 3x1024 network is bound by passes over memory; each temporary
+    # the size of W is one more. After the first step (which makes the state),
+    # a step may only allocate small objects.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    params = [{"W": rng.standard_normal((500, 400)), "b": np.zeros(500)}]     # W is 1.6 MB
+    grads = [{"W": rng.standard_normal((500, 400)), "b": np.ones(500)}]
+    opt = bp.get_optimizer(name, lr=1e-3)
+    opt.step(params, grads)
+    tracemalloc.start()
+    try:
+        opt.step(params, grads)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < params[0]["W"].nbytes / 4, f"{name} allocated {peak} bytes in a step"
+
+
 @pytest.mark.parametrize(
     "name, options, message",
     [

@@ -260,10 +260,11 @@ class Momentum(Optimizer):
         v = state["v"]
         v *= self.momentum
         v += grad
-        w -= self.lr * self.direction(grad, v)
+        w -= self.step_along(grad, v, out=self.scratch(state, w))
 
-    def direction(self, grad, v):
-        return v
+    def step_along(self, grad, v, out):
+        """The step, ``lr v``, written into ``out``."""
+        return np.multiply(v, self.lr, out=out)
 
     def config(self):
         return {**super().config(), "momentum": self.momentum}
@@ -277,8 +278,12 @@ class Nesterov(Momentum):
 
     name = "nesterov"
 
-    def direction(self, grad, v):
-        return grad + self.momentum * v
+    def step_along(self, grad, v, out):
+        """The step, ``lr (grad + mu v)``, written into ``out``."""
+        np.multiply(v, self.momentum, out=out)
+        out += grad
+        out *= self.lr
+        return out
 
 
 class Adam(Optimizer):
@@ -299,14 +304,21 @@ class Adam(Optimizer):
         self.eps = _check_rate(eps, "eps")
 
     def update(self, w, grad, state, decay):
-        m, v = state["m"], state["v"]
+        # The formulas above, one pass each, in place: no temporary the size of w.
+        m, v, work = state["m"], state["v"], self.scratch(state, w)
         m *= self.beta1
-        m += (1.0 - self.beta1) * grad
+        m += np.multiply(grad, 1.0 - self.beta1, out=work)
         v *= self.beta2
-        v += (1.0 - self.beta2) * (grad * grad)
+        np.multiply(grad, grad, out=work)
+        work *= 1.0 - self.beta2
+        v += work
         step_size = self.lr / (1.0 - self.beta1 ** self.t)
-        denom = np.sqrt(v) / math.sqrt(1.0 - self.beta2 ** self.t) + self.eps
-        w -= step_size * (m / denom)
+        denom = np.sqrt(v, out=work)
+        denom /= math.sqrt(1.0 - self.beta2 ** self.t)
+        denom += self.eps
+        step = np.divide(m, denom, out=work)
+        step *= step_size
+        w -= step
 
     def config(self):
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -346,10 +358,16 @@ class RMSprop(Optimizer):
         self.eps = _check_rate(eps, "eps")
 
     def update(self, w, grad, state, decay):
-        v = state["v"]
+        v, work = state["v"], self.scratch(state, w)
         v *= self.rho
-        v += (1.0 - self.rho) * (grad * grad)
-        w -= self.lr * (grad / (np.sqrt(v) + self.eps))
+        np.multiply(grad, grad, out=work)
+        work *= 1.0 - self.rho
+        v += work
+        denom = np.sqrt(v, out=work)
+        denom += self.eps
+        step = np.divide(grad, denom, out=work)
+        step *= self.lr
+        w -= step
 
     def config(self):
         return {**super().config(), "rho": self.rho, "eps": self.eps}
