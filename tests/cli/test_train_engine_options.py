@@ -88,3 +88,11 @@ def test_a_recipes_momentum_stays_with_its_optimizer(capsys, tmp_path):
     # Asked for by the user, it is a mistake, said in one line.
     code, out, err = run(capsys, "train", "--dataset", "iris", "--optimizer", "rmsprop", "--momentum", "0.5")
     assert code == 2 and "--momentum" in err and "rmsprop" in err and "Traceback" not in err
+
+
+def test_schedule_cosine_anneals_over_the_epochs_given(capsys):
+    code, out, err = run(capsys, "train", "--dataset", "iris", "--epochs", "5", "--lr", "0.01",
+                         "--schedule", "cosine", "--json", "--quiet")
+    assert code == 0, err
+    lrs = [r["lr"] for r in json.loads(out)["history"]["epochs"]]
+    assert lrs == pytest.approx([0.01 * (1 + np.cos(np.pi * e / 5)) / 2 for e in range(5)])

@@ -118,6 +118,21 @@ def test_schedules_and_their_validation():
     assert bp.get_schedule(None)(0.1, 7) == 0.1
     assert bp.get_schedule("step", step_size=2, gamma=0.5)(1.0, 5) == 0.25
     assert bp.get_schedule({"name": "cosine", "t_max": 4})(1.0, 4) == pytest.approx(0.0)
+
+
+def test_cosine_by_name_anneals_over_the_run():
+    assert bp.get_schedule("cosine", epochs=30).t_max == 30
+    assert bp.get_schedule({"name": "cosine"}, epochs=30).t_max == 30
+    assert bp.get_schedule({"name": "cosine", "t_max": 7}, epochs=30).t_max == 7   # its own wins
+    assert bp.get_schedule("cosine").t_max == 50                                   # no run: the default
+    assert bp.get_schedule("step", epochs=30).step_size == bp.StepLR().step_size   # only cosine ends with the run
+
+
+def test_fit_with_cosine_reaches_its_lowest_rate_in_the_last_epoch():
+    net = bp.Network.from_sizes([2, 3, 1], seed=0)
+    X, Y = np.random.default_rng(0).random((16, 2)), np.zeros((16, 1))
+    lrs = net.fit(X, Y, epochs=4, lr=0.1, schedule="cosine", seed=0)["lr"]
+    assert lrs == pytest.approx([0.1 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)])
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):
         bp.get_schedule("linear")
     with pytest.raises(ValueError, match="step_size must be a positive integer; got 0"):

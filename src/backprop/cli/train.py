@@ -194,13 +194,6 @@ def _class_weights(options: dict, train, y) -> np.ndarray | None:
     return balanced_class_weights(index.reshape(-1), len(labels))[np.searchsorted(labels, y)]
 
 
-def _schedule(options: dict):
-    """A cosine schedule anneals over the whole run; the others keep their defaults."""
-    if options["schedule"] == "cosine":
-        return {"name": "cosine", "t_max": options["epochs"]}
-    return options["schedule"]
-
-
 def _check_options(options: dict) -> None:
     for key in ("epochs", "batch_size"):
         if options[key] < 1:
@@ -435,7 +428,7 @@ def _fit_once(args, options, source, state, model, saved, stop, comm, *, searchi
         history = model.fit(
             X, y, validation_data=validation_data, sample_weight=_class_weights(options, train, y),
             epochs=options["epochs"], batch_size=options["batch_size"], optimizer=options["optimizer"],
-            lr=options["lr"], seed=options["seed"], schedule=_schedule(options),
+            lr=options["lr"], seed=options["seed"], schedule=options["schedule"],
             weight_decay=options["weight_decay"], clip_norm=options["clip_norm"],
             optimizer_options=optimizer_options, early_stopping=options["early_stopping"],
             patience=options["patience"], callbacks=[progress] if progress else [],

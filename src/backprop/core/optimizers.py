@@ -469,8 +469,13 @@ SCHEDULES: dict[str, type[Schedule]] = {
 }
 
 
-def get_schedule(spec: str | dict | Schedule | None, **kwargs) -> Schedule:
-    """Return a schedule from its name (with options), a config dict, an instance or None (constant)."""
+def get_schedule(spec: str | dict | Schedule | None, *, epochs: int | None = None, **kwargs) -> Schedule:
+    """Return a schedule from its name (with options), a config dict, an instance or None (constant).
+
+    ``epochs``, the length of the run, is where a cosine schedule named without
+    its own ``t_max`` ends: it anneals over the whole run, as a user who asks
+    for "cosine" expects (without it, ``t_max`` is 50).
+    """
     if spec is None:
         return ConstantLR()
     if isinstance(spec, Schedule):
@@ -481,6 +486,8 @@ def get_schedule(spec: str | dict | Schedule | None, **kwargs) -> Schedule:
     key = str(spec).lower()
     if key not in SCHEDULES:
         raise ValueError(f"unknown schedule {spec!r}; expected one of {', '.join(SCHEDULES)}")
+    if key == "cosine" and epochs is not None:
+        kwargs.setdefault("t_max", epochs)
     try:
         return SCHEDULES[key](**kwargs)
     except TypeError as exc:

@@ -81,7 +81,7 @@ def check_settings(est) -> Settings:
             raise ValueError(f"learning_rate must be 'constant', 'invscaling', 'adaptive', a schedule "
                              f"name ({', '.join(s for s in SCHEDULES if s != 'constant')}), a dict or "
                              f"a Schedule; got {rate!r}")
-        schedule = get_schedule(rate)  # the core's, which names a bad option of a dict
+        schedule = get_schedule(rate, epochs=est.max_iter)  # the core's, which names a bad option of a dict
     if not isinstance(est.init, str) and not callable(est.init):
         raise ValueError(f"init must be the name of an initializer or a function; got {est.init!r}")
     get_initializer(est.init)  # an unknown name is refused here, with the names it could be

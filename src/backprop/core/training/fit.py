@@ -73,7 +73,8 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     shuffle : bool, default True
         Reshuffle the training samples every epoch.
     schedule : str, dict or Schedule, optional
-        Learning-rate schedule per epoch (``"step"``, ``"exponential"``, ``"cosine"``, ...).
+        Learning-rate schedule per epoch (``"step"``, ``"exponential"``, ``"cosine"``, ...);
+        ``"cosine"`` without its own ``t_max`` anneals over ``epochs``.
     weight_decay, clip_norm : float, optional
         L2 penalty on weights (in the optimizer) and gradient clipping by global norm.
     optimizer_options : dict, optional
@@ -176,7 +177,7 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     elif not isinstance(monitor, str) or not monitor or (monitor.startswith("val_") and validation is None):
         raise ValueError(f"monitor must name an entry of the record ('loss', or with validation data "
                          f"'val_loss', 'val_accuracy', ...); got {monitor!r}")
-    policies = [LearningRate(get_schedule(schedule), reduce_lr_on_plateau, monitor, min_delta, mode),
+    policies = [LearningRate(get_schedule(schedule, epochs=epochs), reduce_lr_on_plateau, monitor, min_delta, mode),
                 EarlyStopping(monitor, patience, min_delta, restore_best_weights, early_stopping, mode)]
     hooks = [as_callback(cb, f"callbacks[{i}]") for i, cb in enumerate(callbacks)]
     save = reducer.on_rank0(checkpoint)
