@@ -253,6 +253,40 @@ def markdown(rows: list[dict], info: dict, rates: dict, source: str, repeats: in
     return "\n".join(lines) + "\n"
 
 
+# Issue 18's targets: backprop's epoch over a peer's, each ratio the median within rounds.
+TARGETS = (
+    ("<= 1.0x JAX's scanned epoch", "vs_jax_scan", 1.0, 0),
+    ("<= 0.6x PyTorch", "vs_pytorch", 0.6, 0),
+    ("<= 1.2x the GEMMs-only floor", "vs_floor", 1.2, 0),
+    ("<= 2x the arithmetic limit, batch >= 128", "vs_limit", 2.0, 128),
+)
+
+
+def targets(rows: list[dict]) -> str:
+    """A Markdown table: each target, the rows it was met on, and the ratios by dtype."""
+    lines = ["| target | met on | float32 | float64 | not met on |", "|---|---:|---|---|---|"]
+
+    def spread(values):
+        return f"{min(values):.2f}-{max(values):.2f}" if values else "-"
+
+    for name, key, bound, min_batch in TARGETS:
+        measured = [r for r in rows if key in r and r["batch"] >= min_batch]
+        if not measured:
+            continue
+        missed = [r for r in measured if r[key]["median"] > bound]
+        by_dtype = [spread([r[key]["median"] for r in measured if r["dtype"] == d]) for d in ("float32", "float64")]
+        where = ", ".join(f"{r['config']} ({r[key]['median']:.2f})" for r in missed[:6])
+        where += f", and {len(missed) - 6} more" if len(missed) > 6 else ""
+        lines.append(f"| {name} | {len(measured) - len(missed)} of {len(measured)} | {by_dtype[0]} | "
+                     f"{by_dtype[1]} | {where or '-'} |")
+    memory = [r for r in rows if "memory_mb" in r]
+    if memory:
+        over = [r for r in memory if r["memory_mb"] > r["memory_target_mb"]]
+        lines.append(f"| memory <= data + 3x parameters + a batch + 50 MB | {len(memory) - len(over)} of "
+                     f"{len(memory)} | - | - | {', '.join(r['config'] for r in over) or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
 def update_readme(table: str) -> None:
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -340,6 +374,8 @@ def report(results, rates, configs, source, repeats, args, final: bool) -> None:
     info = machine(args.threads, ", ".join(runs[0]["blas"]) if runs else "unknown")
     rows = summarise(results, rates, configs, args.baseline, args.clock)
     table = markdown(rows, info, rates, source, repeats, args.baseline, args.clock)
+    if args.baseline == "backprop":
+        table += "\nIssue 18's targets (backprop / peer):\n\n" + targets(rows)
     name = args.name or ("quick" if args.quick else "full")
     (RESULTS / f"{name}.json").write_text(json.dumps({"machine": info, "data": source, "repeats": repeats,
                                                        "gemm": rates, "rows": rows, "raw": results}, indent=2))
