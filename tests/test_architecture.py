@@ -51,10 +51,11 @@ def external(path: Path) -> set[str]:
 
 
 #: The one exception to "the core imports NumPy only": NumPy has no matrix product that adds into its
-#: output (BLAS ``gemm`` with ``beta = 1``), which the folded SGD step is. The module imports SciPy's BLAS
-#: inside a function, only when a run can use it, and trains on the NumPy path where SciPy is missing;
+#: output (BLAS ``gemm`` with ``beta = 1``), which the folded SGD step is. The module calls NumPy's own
+#: OpenBLAS through ctypes (standard library) where it finds it; else it imports SciPy's BLAS inside a
+#: function, only when a run can use it, and trains on the NumPy path where SciPy is missing too;
 #: threadpoolctl, also inside a function, keeps SciPy's own BLAS on one thread meanwhile (or is skipped).
-OPTIONAL_IN_CORE = {"backprop.core.training.update": {"scipy", "threadpoolctl"}}
+OPTIONAL_IN_CORE = {"backprop.core.training.blas": {"scipy", "threadpoolctl"}}
 
 
 def module_level(path: Path) -> set[str]:

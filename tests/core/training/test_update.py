@@ -11,6 +11,8 @@ weights, which OpenBLAS sums in another order: a few ulps per step.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,8 @@ import backprop as bp
 from backprop.core.optimizers import SGD, get_optimizer
 from backprop.core.training import DivergenceError, NonFiniteError, loop as loop_module
 from backprop.core.training.reduce import Local
+from backprop.core.training import blas as blas_module
+from backprop.core.training.blas import NumpysBLAS, ScipysBLAS
 from backprop.core.training.update import Descent, FoldedSGD, blas_for, choose_update
 
 PAIRS = [("sigmoid", "sigmoid", "mse"), ("relu", "softmax", "cross_entropy"),
@@ -46,6 +50,9 @@ def train(net, fold=True, **options):
 class ReadableFold(FoldedSGD):
     """FoldedSGD with the readable arithmetic in place of the one BLAS call."""
 
+    class NoBLAS:
+        for_the_run = staticmethod(nullcontext)
+
     def fold(self, W, dC_dz, a_prev, lr):
         W -= np.multiply(np.matmul(dC_dz.T, a_prev), lr)
 
@@ -65,7 +72,7 @@ def test_the_folded_step_is_the_readable_step_bit_for_bit_where_the_operations_a
     made = []
 
     def choose(net, optimizer, reducer, guard, work):
-        made.append(ReadableFold(net, optimizer, guard, work, blas=(None, None), transpose=False))
+        made.append(ReadableFold(net, optimizer, guard, work, blas=ReadableFold.NoBLAS(), transpose=False))
         return made[-1]
 
     monkeypatch.setattr(loop_module, "choose_update", choose)
@@ -151,6 +158,7 @@ def test_without_scipy_training_takes_the_readable_update(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now raises ImportError
     monkeypatch.setitem(sys.modules, "scipy.linalg", None)
+    monkeypatch.setattr(blas_module, "numpys_cblas", lambda: None)  # and NumPy's own library is not found
     assert blas_for("float64") is None
     net = network(PAIRS[0])
     assert type(choose_update(net, SGD(0.1), Local(), None, None)) is Descent
@@ -196,9 +204,26 @@ def test_the_fold_option_is_checked_and_kept_in_the_config():
     assert get_optimizer(SGD(0.1, fold=False).config()).fold is False
 
 
-def test_a_step_blas_would_write_into_a_copy_is_refused():
+def scipys_blas(dtype):
+    scipy_blas = pytest.importorskip("scipy.linalg.blas")
+    p = "s" if np.dtype(dtype) == np.float32 else "d"
+    return ScipysBLAS(getattr(scipy_blas, f"{p}gemm"), getattr(scipy_blas, f"{p}gemv"))
+
+
+def numpys_blas(dtype):
+    blas = blas_for(dtype)
+    if not isinstance(blas, NumpysBLAS):
+        pytest.skip("NumPy's own OpenBLAS is not found here (not a NumPy wheel with numpy.libs)")
+    return blas
+
+
+BLASES = [numpys_blas, scipys_blas]
+
+
+@pytest.mark.parametrize("make", BLASES)
+def test_a_step_blas_would_write_into_a_copy_is_refused(make):
     net = network(PAIRS[0])  # float64 weights, float32 BLAS: SciPy would cast W to a new array
-    update = FoldedSGD(net, SGD(0.1), None, None, blas_for("float32"))
+    update = FoldedSGD(net, SGD(0.1), None, None, make("float32"))
     dC_dz, a_prev = np.ones((5, 24)), np.ones((5, 12))
     with pytest.raises(RuntimeError, match="into a copy of W"):
         update.fold(net.layers[0].W, dC_dz, a_prev, 0.1)
@@ -206,11 +231,37 @@ def test_a_step_blas_would_write_into_a_copy_is_refused():
         update.fold_bias(net.layers[0].b, dC_dz, 0.1)
 
 
-def test_a_folded_run_holds_scipys_own_blas_to_one_thread_and_gives_it_back():
+@pytest.mark.parametrize("make", BLASES)
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-13), ("float32", 1e-5)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_each_blas_adds_the_scaled_product_into_w_and_b_in_place(make, dtype, rtol, order):
+    rng = np.random.default_rng(3)
+    W = np.asarray(rng.standard_normal((7, 5)), dtype=dtype, order=order)
+    b = rng.standard_normal(7).astype(dtype)
+    dC_dz = rng.standard_normal((9, 7)).astype(dtype)
+    a_prev = rng.standard_normal((9, 10)).astype(dtype)[:, ::2]   # a strided view: taken as it is
+    expected_W = W - 0.3 * (dC_dz.T @ a_prev)
+    expected_b = b - 0.3 * dC_dz.sum(axis=0)
+    blas, W_id, b_id = make(dtype), W.ctypes.data, b.ctypes.data
+    blas.fold(W, dC_dz, a_prev, -0.3)
+    blas.fold_bias(b, dC_dz, np.ones(9, dtype=dtype), -0.3)
+    assert W.ctypes.data == W_id and b.ctypes.data == b_id
+    np.testing.assert_allclose(W, expected_W, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(b, expected_b, rtol=rtol, atol=rtol)
+
+
+def test_numpys_blas_refuses_an_operand_of_another_dtype():
+    blas = numpys_blas("float64")
+    with pytest.raises(RuntimeError, match="float64 BLAS cannot take a float32 operand"):
+        blas.fold(np.zeros((3, 2)), np.ones((4, 3), dtype=np.float32), np.ones((4, 2)), -0.1)
+
+
+def test_a_folded_run_on_numpys_blas_holds_no_pool_and_on_scipys_holds_scipys_to_one_thread(monkeypatch):
     """SciPy's wheel brings an OpenBLAS beside NumPy's; two pools of spinning threads, called in turn
-    every batch, made a two-core epoch 15-20 times slower. NumPy's own library keeps its threads."""
+    every batch, made a two-core epoch 15-20 times slower. On NumPy's own library the step shares
+    NumPy's pool, and nothing is held; on SciPy's, SciPy's own pool is held to one thread for the run."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    import scipy.linalg.blas  # noqa: F401  (loads SciPy's BLAS, as a folded run does)
+    import scipy.linalg.blas  # noqa: F401  (loads SciPy's BLAS, as a folded run may)
 
     def threads():
         return {info["filepath"]: info["num_threads"] for info in threadpoolctl.threadpool_info()
@@ -218,15 +269,19 @@ def test_a_folded_run_holds_scipys_own_blas_to_one_thread_and_gives_it_back():
 
     own = [path for path in threads() if "scipy" in path.replace("\\", "/").split("/")
            or "scipy.libs" in path.replace("\\", "/").split("/")]
-    if not own:
-        pytest.skip("SciPy shares NumPy's BLAS here: one pool, nothing to hold")
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         before = threads()
-        seen = []
-        train(network(PAIRS[0]), callbacks=[lambda epoch, record: seen.append(threads())])
-        assert all(during[path] == 1 for during in seen for path in own)
-        assert all(during[path] == before[path] for during in seen for path in before if path not in own)
-        assert threads() == before
+        for which in ("numpy", "scipy"):
+            if which == "scipy":
+                monkeypatch.setattr(blas_module, "numpys_cblas", lambda: None)
+            elif not isinstance(blas_for("float64"), NumpysBLAS):
+                continue
+            seen = []
+            train(network(PAIRS[0]), callbacks=[lambda epoch, record: seen.append(threads())])
+            held = own if which == "scipy" else []
+            assert seen and all(during[path] == 1 for during in seen for path in held)
+            assert all(during[path] == before[path] for during in seen for path in before if path not in held)
+            assert threads() == before
         seen.clear()
         train(network(PAIRS[0]), fold=False, callbacks=[lambda epoch, record: seen.append(threads())])
         assert seen and all(during == before for during in seen)  # the readable path leaves them alone

@@ -23,31 +23,22 @@ piece, chosen once per run by :func:`choose_update`:
     forms ``A_prev W^T`` faster when ``W^T`` is stored row by row; they are
     copied back when the run ends, however it ends.
 
-NumPy has no ``gemm`` with ``beta``; SciPy's BLAS wrappers do, and SciPy comes
-with every install of backprop (scikit-learn needs it). The core imports it
-only here, only when a run can use it: without SciPy, training takes
-:class:`Descent`, the path every other setting takes, unchanged.
-
-SciPy's wheels bring an OpenBLAS of their own beside NumPy's, and each keeps a
-pool of threads that spin for a while after every call. The folded step
-calls both libraries in every batch, so with more than one thread each pool's
-spinning workers hold the cores the other pool needs: on two cores an epoch
-of 784-300-10 at batch 32 took 18 s instead of 0.75 s. For the run,
-:class:`FoldedSGD` therefore holds SciPy's own OpenBLAS (not NumPy's, and
-not a BLAS the two share) to one thread, through threadpoolctl when it is
-installed (it comes with scikit-learn).
+NumPy has no ``gemm`` with ``beta``. The two calls come from NumPy's own
+OpenBLAS where it can be found, else from SciPy's wrappers (which come with
+every install of backprop: scikit-learn needs SciPy), see :mod:`.blas`; the
+core reaches SciPy only there, only when a run can use it. Without either,
+training takes :class:`Descent`, the path every other setting takes, unchanged.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from contextlib import contextmanager, nullcontext
-from pathlib import Path
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..optimizers import SGD
+from .blas import blas_for, scipy_blas_on_one_thread
 
 __all__ = ["Descent", "FoldedSGD", "choose_update", "blas_for", "scipy_blas_on_one_thread"]
 
@@ -94,8 +85,8 @@ class FoldedSGD(Descent):
     ----------
     net, optimizer, guard, work
         As for :class:`Descent`; ``optimizer`` is an :class:`SGD`.
-    blas : tuple (gemm, gemv)
-        SciPy's ``?gemm`` and ``?gemv`` for the network's dtype (:func:`blas_for`).
+    blas : NumpysBLAS or ScipysBLAS
+        The two BLAS calls for the network's dtype (:func:`~backprop.core.training.blas.blas_for`).
     transpose : bool, optional
         Work on Fortran-ordered copies of the weights for the run (see
         :meth:`working_copies`); by default for float32, where it is faster.
@@ -103,7 +94,7 @@ class FoldedSGD(Descent):
 
     def __init__(self, net, optimizer, guard, work, blas, transpose: bool | None = None):
         super().__init__(net, optimizer, guard, work)
-        self.gemm, self.gemv = blas
+        self.blas = blas
         self._ones: dict[int, np.ndarray] = {}  # a column of ones per batch size, for the bias
         self.transpose = net.dtype == np.float32 if transpose is None else bool(transpose)
         # Above this size, a product of dC/dZ and A_prev might overflow: such a batch takes Descent's path.
@@ -143,28 +134,15 @@ class FoldedSGD(Descent):
         return 0.0
 
     def fold(self, W: np.ndarray, dC_dz: np.ndarray, a_prev: np.ndarray, lr: float) -> None:
-        """``W <- -lr dC/dZ^T A_prev + W`` in one ``?gemm``, in place, in either storage order.
-
-        BLAS is column-major: a Fortran-ordered ``W`` is its own matrix there;
-        a C-ordered one is ``W^T``, updated as ``W^T <- -lr A_prev^T dC/dZ + W^T``.
-        """
-        if W.flags.f_contiguous:
-            c = W
-            out = self.gemm(-lr, dC_dz.T, a_prev.T, beta=1.0, c=c, trans_b=1, overwrite_c=1)
-        else:
-            c = W.T
-            out = self.gemm(-lr, a_prev.T, dC_dz.T, beta=1.0, c=c, trans_b=1, overwrite_c=1)
-        if out is not c:  # SciPy hands back the array it was given when it wrote in place
-            raise RuntimeError("BLAS wrote the SGD step into a copy of W; W must be C- or Fortran-contiguous")
+        """``W <- -lr dC/dZ^T A_prev + W`` in one ``?gemm``, in place, in either storage order."""
+        self.blas.fold(W, dC_dz, a_prev, -lr)
 
     def fold_bias(self, b: np.ndarray, dC_dz: np.ndarray, lr: float) -> None:
         """``b <- -lr dC/dZ^T 1 + b`` in one ``?gemv``: the bias is a weight on an input that is always 1."""
         ones = self._ones.get(dC_dz.shape[0])
         if ones is None:
             ones = self._ones[dC_dz.shape[0]] = np.ones(dC_dz.shape[0], dtype=b.dtype)
-        out = self.gemv(-lr, dC_dz.T, ones, beta=1.0, y=b, overwrite_y=1)
-        if out is not b:
-            raise RuntimeError("BLAS wrote the SGD step into a copy of b; b must be contiguous")
+        self.blas.fold_bias(b, dC_dz, ones, -lr)
 
     def _bounded(self, caches, deltas) -> float | None:
         """The sum of squares of every ``dC/dZ``, or None if one is not finite or a product might overflow."""
@@ -192,7 +170,7 @@ class FoldedSGD(Descent):
             for layer in layers:
                 layer.W = np.asfortranarray(layer.W)
         try:
-            with scipy_blas_on_one_thread():
+            with self.blas.for_the_run():
                 yield
         finally:
             for layer, W in zip(layers, originals):
@@ -201,44 +179,8 @@ class FoldedSGD(Descent):
                     layer.W = W
 
 
-def scipy_blas_on_one_thread():
-    """A context that holds SciPy's own BLAS library to one thread (see the module's note).
-
-    Libraries are told apart by where they were loaded from: a BLAS under
-    ``scipy/`` or ``scipy.libs/`` is SciPy's own; one that NumPy and SciPy
-    share (a system or conda OpenBLAS or MKL) is left alone, as is everything
-    without threadpoolctl.
-    """
-    controller = _scipys_own_blas()
-    return nullcontext() if controller is None else controller.limit(limits=1)
-
-
-@functools.cache
-def _scipys_own_blas():
-    """threadpoolctl's handle on SciPy's own BLAS, found once (finding it takes milliseconds)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    import scipy.linalg.blas  # noqa: F401  (loaded, so that it is found)
-
-    controller = ThreadpoolController()
-    own = [lib.filepath for lib in controller.lib_controllers
-           if lib.user_api == "blas" and not {"scipy", "scipy.libs"}.isdisjoint(Path(lib.filepath).parts)]
-    return controller.select(filepath=own) if own else None
-
-
-def blas_for(dtype) -> tuple | None:
-    """SciPy's BLAS ``(?gemm, ?gemv)`` for ``dtype`` (float32 or float64), or None without SciPy."""
-    try:
-        from scipy.linalg import blas
-    except ImportError:
-        return None
-    return (blas.sgemm, blas.sgemv) if np.dtype(dtype) == np.float32 else (blas.dgemm, blas.dgemv)
-
-
 def choose_update(net, optimizer, reducer, guard, work) -> Descent:
-    """:class:`FoldedSGD` where it applies and SciPy is there, else :class:`Descent`."""
+    """:class:`FoldedSGD` where it applies and a BLAS with ``beta`` is there, else :class:`Descent`."""
     if FoldedSGD.applies(net, optimizer, reducer):
         blas = blas_for(net.dtype)
         if blas is not None:
