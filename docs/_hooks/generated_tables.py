@@ -5,8 +5,8 @@
     wrote from its last run (``make bench`` writes ``full.md``,
     ``python benchmarks/bench_mpi.py`` writes ``mpi.md``); a missing file fails the build.
 ``<!-- bench-targets: NAME.json -->``
-    replaced by the epoch benchmark's targets, each with the range measured in that results
-    file (``make bench`` writes ``full.json``) and in how many rows it is met.
+    replaced by the epoch benchmark's targets (``TARGETS`` in ``benchmarks/bench_epoch.py``), each
+    with the rows of that results file (``make bench`` writes ``full.json``) it is met on.
 ``<!-- tests-map -->``
     replaced by a table of every module under ``src/backprop/`` with the test file named
     after it in the mirrored folder (``tests/core/test_layers*.py`` for ``core/layers.py``), and the test files that import it by
@@ -37,35 +37,16 @@ def results_table(name: str) -> str:
     return path.read_text(encoding="utf-8").strip() + "\n"
 
 
-# (target, the row's measured value, the limit, which rows it applies to)
-TARGETS = (
-    ("<= 0.8x PyTorch at batch 32", "vs_pytorch", 0.8, lambda r: r["batch"] == 32),
-    ("<= 0.8x PyTorch at batch 128", "vs_pytorch", 0.8, lambda r: r["batch"] == 128),
-    ("<= 1.0x PyTorch at batch 512", "vs_pytorch", 1.0, lambda r: r["batch"] == 512),
-    ("<= 0.4x scikit-learn", "vs_sklearn", 0.4, lambda r: True),
-    ("<= 1.25x the floor at batch >= 128", "vs_floor", 1.25, lambda r: r["batch"] >= 128),
-    ("<= 1.5x the floor at batch 32", "vs_floor", 1.5, lambda r: r["batch"] == 32),
-)
-
-
 def bench_targets(name: str) -> str:
-    """The targets table, each target's measured range and how many rows meet it."""
-    rows = json.loads((RESULTS / name).read_text(encoding="utf-8"))["rows"]
-    lines = ["| target | measured | met in |", "|---|---|---|"]
-    for target, key, limit, applies in TARGETS:
-        values = [r[key] for r in rows if applies(r) and key in r]
-        if values:
-            met = sum(v <= limit for v in values)
-            lines.append(f"| {target} | {min(values):.2f}-{max(values):.2f}x | {met} of {len(values)} rows |")
-    memory = [r for r in rows if "backprop_memory_mb" in r]
-    if memory:
-        met = sum(r["backprop_memory_mb"] <= r["memory_target_mb"] for r in memory)
-        lines.append(f"| memory <= data + 3x parameters + a batch + 50 MB | "
-                     f"{min(r['backprop_memory_mb'] for r in memory):.0f}-"
-                     f"{max(r['backprop_memory_mb'] for r in memory):.0f} MB against "
-                     f"{min(r['memory_target_mb'] for r in memory):.0f}-"
-                     f"{max(r['memory_target_mb'] for r in memory):.0f} MB | {met} of {len(memory)} rows |")
-    return "\n".join(lines) + "\n"
+    """The targets table of ``benchmarks/bench_epoch.py`` (where the targets are defined), from a results file."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_epoch import targets
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return targets(json.loads((RESULTS / name).read_text(encoding="utf-8"))["rows"])
 
 
 def _summary(obj) -> str:

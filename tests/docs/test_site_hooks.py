@@ -57,18 +57,22 @@ def test_benchmark_tables_come_from_the_results_folder():
 
 
 def test_the_targets_are_computed_from_the_results(tmp_path, monkeypatch):
+    """The page shows the benchmark's own targets table (``TARGETS`` in bench_epoch.py), from the file."""
     tables = hook("generated_tables")
-    rows = [{"batch": 32, "vs_pytorch": 0.7, "vs_sklearn": 0.5, "vs_floor": 1.4,
-             "backprop_memory_mb": 100.0, "memory_target_mb": 90.0},
-            {"batch": 32, "vs_pytorch": 0.9, "vs_sklearn": 0.3, "vs_floor": 1.6,
-             "backprop_memory_mb": 80.0, "memory_target_mb": 90.0}]
+
+    def row(config, torch, sklearn, floor, memory):
+        return {"config": config, "batch": 32, "dtype": "float32", "vs_pytorch": {"median": torch},
+                "vs_sklearn": {"median": sklearn}, "vs_floor": {"median": floor},
+                "memory_mb": memory, "memory_target_mb": 90.0}
+
+    rows = [row("a b32 float32", 0.7, 0.5, 1.4, 100.0), row("c b32 float32", 0.9, 0.3, 1.6, 80.0)]
     (tmp_path / "run.json").write_text(__import__("json").dumps({"rows": rows}))
     monkeypatch.setattr(tables, "RESULTS", tmp_path)
     table = tables.bench_targets("run.json")
-    assert "| <= 0.8x PyTorch at batch 32 | 0.70-0.90x | 1 of 2 rows |" in table
-    assert "| <= 0.4x scikit-learn | 0.30-0.50x | 1 of 2 rows |" in table
-    assert "80-100 MB against 90-90 MB | 1 of 2 rows |" in table
-    assert "batch 128" not in table  # no rows, no claim
+    assert "| <= 0.8x PyTorch at batch 32 | 1 of 2 | 0.70-0.90 | - | c b32 float32 (0.90) |" in table
+    assert "| <= 0.4x scikit-learn | 1 of 2 | 0.30-0.50 | - | a b32 float32 (0.50) |" in table
+    assert "| memory <= data + 3x parameters + a batch + 50 MB | 1 of 2 | - | - | a b32 float32 |" in table
+    assert "batch 128" not in table and "JAX" not in table  # no rows, no claim
 
 
 def test_the_tests_map_is_read_from_the_tree():
