@@ -250,10 +250,14 @@ def test_each_blas_adds_the_scaled_product_into_w_and_b_in_place(make, dtype, rt
     np.testing.assert_allclose(b, expected_b, rtol=rtol, atol=rtol)
 
 
-def test_numpys_blas_refuses_an_operand_of_another_dtype():
+def test_numpys_blas_refuses_operands_it_would_misread():
     blas = numpys_blas("float64")
     with pytest.raises(RuntimeError, match="float64 BLAS cannot take a float32 operand"):
         blas.fold(np.zeros((3, 2)), np.ones((4, 3), dtype=np.float32), np.ones((4, 2)), -0.1)
+    with pytest.raises(ValueError, match=r"shapes do not fit W \(3, 2\)"):
+        blas.fold(np.zeros((3, 2)), np.ones((4, 3)), np.ones((5, 2)), -0.1)     # a batch of 4 and of 5
+    with pytest.raises(ValueError, match="shapes do not fit: b"):
+        blas.fold_bias(np.zeros(3), np.ones((4, 3)), np.ones(5), -0.1)
 
 
 def test_a_folded_run_on_numpys_blas_holds_no_pool_and_on_scipys_holds_scipys_to_one_thread(monkeypatch):

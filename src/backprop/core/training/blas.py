@@ -70,6 +70,8 @@ class NumpysBLAS:
                                f"writeable {self.dtype.name} array")
         dC_dz, a_prev = self._operand(dC_dz), self._operand(a_prev)
         m, n_out, n_in = a_prev.shape[0], W.shape[0], W.shape[1]
+        if dC_dz.shape != (m, n_out) or a_prev.shape != (m, n_in):   # BLAS would read past the arrays
+            raise ValueError(f"shapes do not fit W {W.shape}: dC/dZ {dC_dz.shape}, A_prev {a_prev.shape}")
         if W.flags.c_contiguous:     # W (n_out x n_in) += alpha dC/dZ^T A_prev
             self.gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, n_out, n_in, m, alpha, dC_dz.ctypes.data, n_out,
                       a_prev.ctypes.data, n_in, 1.0, W.ctypes.data, n_in)
@@ -82,10 +84,12 @@ class NumpysBLAS:
         if b.dtype != self.dtype or not b.flags.c_contiguous or not b.flags.writeable:
             raise RuntimeError("BLAS would write the SGD step into a copy of b; b must be a contiguous, "
                                f"writeable {self.dtype.name} array")
-        dC_dz = self._operand(dC_dz)
+        dC_dz, ones = self._operand(dC_dz), self._operand(ones)
         m, n_out = dC_dz.shape
+        if b.shape != (n_out,) or ones.shape != (m,):
+            raise ValueError(f"shapes do not fit: b {b.shape}, dC/dZ {dC_dz.shape}, ones {ones.shape}")
         self.gemv(_ROW_MAJOR, _TRANS, m, n_out, alpha, dC_dz.ctypes.data, n_out,
-                  self._operand(ones).ctypes.data, 1, 1.0, b.ctypes.data, 1)
+                  ones.ctypes.data, 1, 1.0, b.ctypes.data, 1)
 
     @staticmethod
     def for_the_run():
