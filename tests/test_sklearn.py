@@ -117,6 +117,7 @@ def fast(cls, **params):
     ({"alpha": -1.0}, "alpha must be a number"),
     ({"batch_size": 0}, "batch_size"),
     ({"max_iter": 2.5}, "max_iter must be an integer"),
+    ({"max_iter": 0, "learning_rate": "cosine"}, r"max_iter must be an integer in \[1, inf\); got 0"),  # not t_max
     ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\); got 1.0"),
     ({"dropout": [0.1, 0.2]}, "dropout lists 2 values but there are 1"),
     ({"validation_fraction": 1.5}, "validation_fraction"),

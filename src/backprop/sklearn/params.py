@@ -74,6 +74,7 @@ def check_settings(est) -> Settings:
 
     if not isinstance(est.solver, str) or est.solver.lower() not in (*OPTIMIZERS, "lbfgs"):
         raise ValueError(f"solver must be one of {', '.join(OPTIMIZERS)}, lbfgs; got {est.solver!r}")
+    number(est.max_iter, "max_iter", low=1, integer=True)   # before the schedule, which ends at max_iter
     schedule = None
     rate = est.learning_rate
     if not (isinstance(rate, str) and rate in ("constant", "invscaling", "adaptive")):
@@ -81,7 +82,7 @@ def check_settings(est) -> Settings:
             raise ValueError(f"learning_rate must be 'constant', 'invscaling', 'adaptive', a schedule "
                              f"name ({', '.join(s for s in SCHEDULES if s != 'constant')}), a dict or "
                              f"a Schedule; got {rate!r}")
-        schedule = get_schedule(rate, epochs=est.max_iter)  # the core's, which names a bad option of a dict
+        schedule = get_schedule(rate, epochs=int(est.max_iter))  # the core's, which names a bad option of a dict
     if not isinstance(est.init, str) and not callable(est.init):
         raise ValueError(f"init must be the name of an initializer or a function; got {est.init!r}")
     get_initializer(est.init)  # an unknown name is refused here, with the names it could be
@@ -100,7 +101,6 @@ def check_settings(est) -> Settings:
     number(est.alpha, "alpha", low=0)
     if not (isinstance(est.batch_size, str) and est.batch_size == "auto"):
         number(est.batch_size, "batch_size ('auto' or a positive integer)", low=1, integer=True)
-    number(est.max_iter, "max_iter", low=1, integer=True)
     number(est.tol, "tol", low=0)
     if est.n_iter_no_change != math.inf:
         number(est.n_iter_no_change, "n_iter_no_change", low=1, integer=True)

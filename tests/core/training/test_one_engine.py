@@ -182,8 +182,8 @@ def test_an_estimator_gets_schedules_clipping_and_the_plateau_from_the_loop():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_an_estimators_cosine_anneals_over_max_iter():
     X, y = data()
-    est = MLPClassifier((6,), solver="momentum", learning_rate_init=0.2, learning_rate="cosine", max_iter=6,
-                        n_iter_no_change=1000, random_state=0).fit(X, y)
+    est = MLPClassifier((6,), solver="momentum", learning_rate_init=0.2, learning_rate="cosine",
+                        max_iter=np.int64(6), n_iter_no_change=1000, random_state=0).fit(X, y)  # as a grid search gives it
     lrs = [r["lr"] for r in est.history_.epochs]
     assert lrs == pytest.approx([0.2 * (1 + math.cos(math.pi * e / 6)) / 2 for e in range(6)])
 
