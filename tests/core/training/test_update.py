@@ -153,6 +153,23 @@ def test_dropout_and_several_processes_take_the_readable_update():
     assert type(choose_update(network(PAIRS[0]), SGD(0.1), TwoProcesses(), None, None)) is Descent
 
 
+def test_a_folded_run_takes_numpys_own_blas_where_it_is_found_and_scipys_where_not(monkeypatch):
+    if blas_module.numpys_cblas() is None:
+        pytest.skip("NumPy's own OpenBLAS is not found here (not a NumPy wheel with numpy.libs)")
+    for dtype in ("float64", "float32"):
+        chosen = choose_update(network(PAIRS[0], dtype), SGD(0.1), Local(), None, None)
+        assert type(chosen) is FoldedSGD and isinstance(chosen.blas, NumpysBLAS)
+        assert chosen.blas.dtype == np.dtype(dtype)
+    pytest.importorskip("scipy")
+    monkeypatch.setattr(blas_module, "numpys_cblas", lambda: None)
+    assert isinstance(choose_update(network(PAIRS[0]), SGD(0.1), Local(), None, None).blas, ScipysBLAS)
+    _, on_scipy = train(network(PAIRS[0]))
+    monkeypatch.undo()
+    _, on_numpy = train(network(PAIRS[0]))
+    for a, b in zip(on_scipy, on_numpy):   # two builds of OpenBLAS: the same step, to rounding
+        np.testing.assert_allclose(a["W"], b["W"], rtol=1e-12, atol=1e-12)
+
+
 def test_without_scipy_training_takes_the_readable_update(monkeypatch):
     import sys
 
