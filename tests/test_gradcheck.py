@@ -151,6 +151,7 @@ def test_layer_names():
     assert [layer_name(i, 3) for i in range(4)] == ["L-3", "L-2", "L-1", "L"]
 
 
+@pytest.mark.filterwarnings("error")  # refused in words, without a RuntimeWarning on the way
 def test_a_tolerance_too_small_to_judge_by_is_refused_not_passed():
     net = bp.Network.from_sizes([3, 2], activation="sigmoid", seed=0)
     X, Y = np.ones((2, 3)), np.zeros((2, 2))

@@ -286,8 +286,9 @@ def gradcheck(net: Network, X, Y, *, eps: float | None = None, rtol: float | Non
 
     if floor is None:
         largest = max(float(np.abs(g).max()) for layer in numeric for g in layer.values() if g is not None)
-        noise = _NOISE_FACTOR * np.finfo(np.float64).eps * max(abs(loss), 1.0) / eps
-        floor = max(_FLOOR_FRACTION * largest, noise / rtol, np.finfo(np.float64).tiny)
+        with np.errstate(over="ignore"):  # an infinite floor is refused just below, with its cause
+            noise = _NOISE_FACTOR * np.finfo(np.float64).eps * max(abs(loss), 1.0) / eps
+            floor = max(_FLOOR_FRACTION * largest, noise / rtol, np.finfo(np.float64).tiny)
         if not np.isfinite(floor):
             # A floor of infinity would excuse every error: eps or rtol is too small to judge by.
             raise ValueError(f"eps={eps!r} and rtol={rtol!r} leave no usable tolerance (the finite "
