@@ -157,3 +157,32 @@ def test_a_tolerance_too_small_to_judge_by_is_refused_not_passed():
     X, Y = np.ones((2, 3)), np.zeros((2, 2))
     with pytest.raises(ValueError, match="leave no usable tolerance"):
         bp.gradcheck(net, X, Y, rtol=1e-320)
+
+
+def test_max_entries_checks_that_many_entries_of_each_array_and_names_the_worst_by_its_true_index(monkeypatch):
+    import importlib
+
+    module = importlib.import_module("backprop.gradcheck")   # the module, not the function of its name
+
+    net = bp.Network.from_sizes([5, 4, 3], activation="tanh", seed=0)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(6, 5)), rng.normal(size=(6, 3))
+    full = bp.gradcheck(net, X, Y)
+    picked = module._pick((4, 5), 7, np.random.default_rng(3))       # what seed=3 picks in layer 1's W
+    bad = tuple(int(k) for k in picked[4])
+    true_gradients = net.gradients
+
+    def one_wrong_entry(X, Y, sample_weight=None):
+        grads = true_gradients(X, Y)
+        grads[0]["W"][bad] += 1.0                                      # backprop is wrong here, and only here
+        return grads
+
+    monkeypatch.setattr(net, "gradients", one_wrong_entry)
+    result = bp.gradcheck(net, X, Y, max_entries=7, seed=3)
+    rows = {(r.layer, r.parameter): r for r in result.rows}
+    assert [(r.size, r.total) for r in result.rows] == [(7, 20), (4, 4), (7, 12), (3, 3)]
+    assert not rows[1, "W"].passed and rows[1, "W"].worst == bad
+    assert rows[2, "W"].passed and full.passed
+    assert bp.gradcheck(net, X, Y, max_entries=100).rows[0].size == 20   # more than there are: all of them
+    with pytest.raises(ValueError, match="max_entries must be a positive integer"):
+        bp.gradcheck(net, X, Y, max_entries=0)

@@ -147,6 +147,21 @@ def test_gradcheck_passes(capsys):
         assert name in out
 
 
+def test_gradcheck_of_a_large_network_checks_a_sample_of_each_array_and_says_so(capsys):
+    # 784-300-10 has 235,200 first-layer weights: every one would take minutes; the default is 1,000 an array.
+    code, out, err = run(capsys, "gradcheck", "--sizes", "784,300,10", "--batch", "2", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert [(r["size"], r["total"]) for r in report["rows"]] == [(1000, 235200), (300, 300), (1000, 3000), (10, 10)]
+    assert any("--max-entries all" in note for note in report["notes"])
+    code, out, err = run(capsys, "gradcheck", "--sizes", "4,5,3", "--max-entries", "all", "--json")
+    assert code == 0 and [r["size"] for r in json.loads(out)["rows"]] == [20, 5, 15, 3]
+    code, out, err = run(capsys, "gradcheck", "--sizes", "4,5,3", "--max-entries", "0")
+    assert code == 2 and "--max-entries must be a positive integer or 'all'; got '0'" in one_error_line(err)
+    code, out, err = run(capsys, "gradcheck", "--sizes", "4,5,3", "--max-entries", "1e9")
+    assert code == 2 and "got '1e9'" in one_error_line(err)
+
+
 def test_gradcheck_fails_with_a_wrong_derivative(capsys, monkeypatch):
     monkeypatch.setattr(Sigmoid, "derivative", lambda self, z, a: a * (1.0 - a) * 1.05)
     monkeypatch.setattr(Sigmoid, "backward", Activation.backward)
