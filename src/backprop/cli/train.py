@@ -24,6 +24,7 @@ from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, Momentum, NonFini
 from ..core.training import balanced_class_weights
 from ..data import DATASETS, PREPROCESSORS
 from .defaults import auto_epochs, check_loss_suits, stop_summary
+from .memory import check_training_fits
 from ..distributed import share_cores, shard, world
 from ..io.atomic import check_destination
 from ..io.state import check_order
@@ -377,6 +378,9 @@ def _fit_once(args, options, source, state, model, saved, stop, comm, *, searchi
     if comm is not None and train.n_samples < comm.size:
         raise CLIError(f"{comm.size} processes need at least {comm.size} training samples; got {train.n_samples}")
     if state is None:
+        outputs = len(train.classes) if train.classes is not None else (1 if train.y.ndim == 1 else train.y.shape[1])
+        check_training_fits([train.n_features, *options["hidden"], outputs], options["dtype"], options["optimizer"],
+                            min(options["batch_size"], train.n_samples))
         model = Model.build(
             train.n_features, options["hidden"], task=train.task,
             classes=None if train.classes is None else list(train.classes),
