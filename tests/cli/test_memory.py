@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from backprop.cli import memory
 from support import one_error_line
 from support import run_cli as run
@@ -41,3 +43,12 @@ def test_an_unknown_amount_of_memory_refuses_nothing(capsys, monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda: None)
     code, out, err = run(capsys, "train", "--dataset", "iris", "--hidden", "8", "--epochs", "1", "--quiet")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("line, message", [('optimizer = "bogus"', "unknown optimizer 'bogus'"),
+                                           ('dtype = "bogus"', "dtype must be 'float32' or 'float64'; got 'bogus'")])
+def test_a_bad_name_in_a_recipe_is_still_refused_by_its_name(capsys, tmp_path, line, message):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'[train]\ndataset = "iris"\n{line}\nepochs = 1\n')
+    code, out, err = run(capsys, "train", "--recipe", str(recipe), "--quiet")
+    assert code == 2 and message in one_error_line(err)

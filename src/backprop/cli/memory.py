@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..core.optimizers import OPTIMIZERS
 from . import CLIError
 
@@ -46,9 +44,10 @@ def training_bytes(sizes: list[int], dtype: str, optimizer: str, batch: int) -> 
     state; the largest layer's weights once more in float64 (the initializer
     draws them so); and four arrays a layer for each row of a batch.
     """
-    itemsize = np.dtype(dtype).itemsize
+    itemsize = 4 if dtype == "float32" else 8        # any other name is refused later, by name
     layers = [n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:])]
-    copies = 4 + len(OPTIMIZERS[optimizer].slots)
+    known = OPTIMIZERS.get(str(optimizer).lower())   # a name it does not know is refused later, by name
+    copies = 4 + (len(known.slots) if known else max(len(cls.slots) for cls in OPTIMIZERS.values()))
     return itemsize * (sum(layers) * copies + 4 * batch * sum(sizes)) + 8 * max(layers)
 
 
