@@ -224,25 +224,31 @@ def numeric_gradient(net64: Network, X: np.ndarray, Y: np.ndarray, layer: int, p
         ``(C(theta + eps) - C(theta - eps)) / (2 eps)`` for every entry (or the one).
     """
     theta = getattr(net64.layers[layer], parameter)
-    indices = [index] if index is not None else list(np.ndindex(theta.shape))
-    grad = np.zeros(theta.shape)
-    for idx in indices:
+    if index is not None:
+        return float(_central_differences(net64, X, Y, theta, eps, [index])[0])
+    return _central_differences(net64, X, Y, theta, eps, list(np.ndindex(theta.shape))).reshape(theta.shape)
+
+
+def _central_differences(net64: Network, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, eps: float,
+                         indices) -> np.ndarray:
+    """``(C(theta + eps) - C(theta - eps)) / (2 eps)`` at each index, in order; ``theta`` is restored."""
+    out = np.empty(len(indices))
+    for n, idx in enumerate(indices):
+        idx = tuple(int(k) for k in idx)
         old = theta[idx]
         theta[idx] = old + eps
         c_plus = _batch_loss(net64, X, Y)
         theta[idx] = old - eps
         c_minus = _batch_loss(net64, X, Y)
         theta[idx] = old
-        grad[idx] = (c_plus - c_minus) / (2.0 * eps)
-    return float(grad[index]) if index is not None else grad
+        out[n] = (c_plus - c_minus) / (2.0 * eps)
+    return out
 
 
-def _pick(shape: tuple, limit: int | None, rng: np.random.Generator) -> np.ndarray | None:
-    """``limit`` distinct indices of an array of ``shape`` at random, in order (one per row); None: all."""
+def _pick(shape: tuple, limit: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Indices of an array of ``shape``, one per row in C order: all, or ``limit`` of them at random."""
     size = int(np.prod(shape))
-    if limit is None or size <= limit:
-        return None
-    flat = np.sort(rng.choice(size, size=limit, replace=False))
+    flat = np.arange(size) if limit is None or size <= limit else np.sort(rng.choice(size, size=limit, replace=False))
     return np.stack(np.unravel_index(flat, shape), axis=1)
 
 
@@ -308,14 +314,10 @@ def gradcheck(net: Network, X, Y, *, eps: float | None = None, rtol: float | Non
     net64 = float64_copy(net)
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     loss = _batch_loss(net64, X64, Y64)
-    picked = [{name: (None if theta is None else _pick(theta.shape, max_entries, rng))
-               for name, theta in layer.parameters().items()} for layer in net64.layers]
-    numeric = [{name: (None if theta is None else
-                       numeric_gradient(net64, X64, Y64, i, name, eps) if picked[i][name] is None else
-                       np.array([numeric_gradient(net64, X64, Y64, i, name, eps, tuple(int(k) for k in at))
-                                 for at in picked[i][name]]))
-                for name, theta in layer.parameters().items()}
-               for i, layer in enumerate(net64.layers)]
+    picked = [{name: _pick(theta.shape, max_entries, rng) for name, theta in layer.parameters().items()
+               if theta is not None} for layer in net64.layers]
+    numeric = [{name: _central_differences(net64, X64, Y64, getattr(net64.layers[i], name), eps, at)
+                for name, at in layer.items()} for i, layer in enumerate(picked)]
 
     if floor is None:
         largest = max(float(np.abs(g).max()) for layer in numeric for g in layer.values() if g is not None)
@@ -331,20 +333,18 @@ def gradcheck(net: Network, X, Y, *, eps: float | None = None, rtol: float | Non
     rows = []
     for i in range(n):
         for name in ("W", "b"):
-            a, g, at = analytic[i][name], numeric[i][name], picked[i][name]
-            if g is None:
+            at = picked[i].get(name)
+            if at is None:
                 continue
-            total = int(a.size)
-            if at is not None:  # only the picked entries, in the order they were picked
-                a = a[tuple(at.T)]
+            a, g = analytic[i][name][tuple(at.T)], numeric[i][name]   # the checked entries, in C order
             err = np.abs(a - g)
             rel = err / np.maximum(np.maximum(np.abs(a), np.abs(g)), floor)
             k = int(np.argmax(rel))
-            worst = np.unravel_index(k, rel.shape) if at is None else at[k]
             rows.append(ParameterCheck(
                 layer=i + 1, name=layer_name(i + 1, n), parameter=name, size=int(g.size),
                 max_abs_error=float(err.max()), max_rel_error=float(rel.max()),
-                worst=tuple(int(t) for t in worst), passed=bool(rel.max() <= rtol), total=total,
+                worst=tuple(int(t) for t in at[k]), passed=bool(rel.max() <= rtol),
+                total=int(analytic[i][name].size),
             ))
     return GradcheckResult(rows=rows, eps=eps, rtol=rtol, floor=float(floor), dtype=net.dtype.name,
                            loss=loss)
