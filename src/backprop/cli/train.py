@@ -378,13 +378,14 @@ def _fit_once(args, options, source, state, model, saved, stop, comm, *, searchi
     if comm is not None and train.n_samples < comm.size:
         raise CLIError(f"{comm.size} processes need at least {comm.size} training samples; got {train.n_samples}")
     if state is None:
-        outputs = len(train.classes) if train.classes is not None else (1 if train.y.ndim == 1 else train.y.shape[1])
+        n_targets = 1 if train.y.ndim == 1 else train.y.shape[1]
+        # At most one output per class (Model.build may use one for two classes): an upper bound.
+        outputs = n_targets if train.classes is None else len(train.classes)
         check_training_fits([train.n_features, *options["hidden"], outputs], options["dtype"], options["optimizer"],
                             min(options["batch_size"], train.n_samples))
         model = Model.build(
             train.n_features, options["hidden"], task=train.task,
-            classes=None if train.classes is None else list(train.classes),
-            n_targets=1 if train.y.ndim == 1 else train.y.shape[1],
+            classes=None if train.classes is None else list(train.classes), n_targets=n_targets,
             activation=options["activation"], output_activation=options["output_activation"],
             loss=options["loss"], bias=options["bias"], seed=options["seed"], dtype=options["dtype"],
             init=options["init"], preprocessing=options["preprocess"],

@@ -38,9 +38,9 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..optimizers import SGD
-from .blas import blas_for, scipy_blas_on_one_thread
+from .blas import blas_for
 
-__all__ = ["Descent", "FoldedSGD", "choose_update", "blas_for", "scipy_blas_on_one_thread"]
+__all__ = ["Descent", "FoldedSGD", "choose_update", "blas_for"]
 
 
 class Descent:
