@@ -4,7 +4,11 @@ For each configuration (network, activation, loss, batch size, dtype) one epoch
 of plain SGD is timed for
 
 ``backprop``
-    ``Network.fit``, the library as users call it;
+    ``Network.fit``, the library as users call it: where Numba is installed
+    (the bench extra has it), plain SGD runs the compiled pass
+    (``backprop.core.training.compiled``), whose loading is reported as its
+    compile time; ``backprop_numpy`` (``SGD(compiled=False)``) is the NumPy
+    path a NumPy-only install takes;
 ``pytorch``
     the same network in PyTorch on the CPU, a plain training loop, the same
     number of threads;
@@ -28,7 +32,7 @@ Beside the floor stands the arithmetic limit: the FLOPs of those products
 per epoch over the rate of one large GEMM (``n = 2048``) measured in the same
 run, in its own process, per dtype.
 
-``backprop_readable`` (``Network.fit`` with ``SGD(fold=False)``: ``dC/dW``
+``backprop_numpy``, ``backprop_readable`` (``Network.fit`` with ``SGD(fold=False)``: ``dC/dW``
 formed, then ``w <- w - lr * dC/dW``, the engine before issue 18) and the
 prototypes of a faster engine in ``benchmarks/prototypes/`` (``numpy_lean``,
 ``numpy_gemm``, ``numba``, ``numba_gemm``, ``numba_gemm_t``) are
@@ -230,7 +234,8 @@ def markdown(rows: list[dict], info: dict, rates: dict, source: str, repeats: in
         f"{info['scikit-learn']}; data: {source}; median of {repeats} interleaved rounds, one epoch of plain "
         f"SGD each ({'CPU seconds of the process' if clock == 'cpu' else 'wall-clock seconds'}); a ratio is {baseline}/peer, the median of the ratios within each round. "
         f"The limit is the epoch's GEMM FLOPs at the rate of one {GEMM_N}x{GEMM_N} GEMM measured in the "
-        f"same run ({rate_text}). Compile times (JAX scan / loop, Numba) are not in the epoch times.",
+        f"same run ({rate_text}). Compile times (backprop's compiled pass loaded from its cache, JAX scan / loop, "
+        f"Numba prototypes) are not in the epoch times.",
         "",
         f"| network | act | loss | batch | dtype | {NAMES[baseline]} | " + " | ".join(NAMES[p] for p in shown) + " | "
         + " | ".join(f"/{NAMES[p]}" for p in shown) + f" | compile s | {NAMES[baseline]} memory MB (target) |",
@@ -244,7 +249,7 @@ def markdown(rows: list[dict], info: dict, rates: dict, source: str, repeats: in
         def ratio(peer):
             return f"{r[f'vs_{peer}']['median']:.2f}" if f"vs_{peer}" in r else "-"
 
-        compile_s = " / ".join(f"{r[i]['compile_seconds']:.2f}" for i in (*JAX, *PROTOTYPES)
+        compile_s = " / ".join(f"{r[i]['compile_seconds']:.2f}" for i in ("backprop", *JAX, *PROTOTYPES)
                                if i in r and "compile_seconds" in r[i]) or "-"
         memory = f"{r['memory_mb']:.0f} ({r['memory_target_mb']:.0f})" if "memory_mb" in r else "-"
         lines.append(f"| 784-{r['hidden']}-10 | {r['activation']} | {r['loss']} | {r['batch']} | {r['dtype']} | "

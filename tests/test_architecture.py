@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import backprop
@@ -55,7 +56,11 @@ def external(path: Path) -> set[str]:
 #: OpenBLAS through ctypes (standard library) where it finds it; else it imports SciPy's BLAS inside a
 #: function, only when a run can use it, and trains on the NumPy path where SciPy is missing too;
 #: threadpoolctl, also inside a function, keeps SciPy's own BLAS on one thread meanwhile (or is skipped).
-OPTIONAL_IN_CORE = {"backprop.core.training.blas": {"scipy", "threadpoolctl"}}
+OPTIONAL_IN_CORE = {"backprop.core.training.blas": {"scipy", "threadpoolctl"},
+                    "backprop.core.training.kernels": {"numba", "llvmlite"}}
+#: Core modules that need an optional library to be imported at all: each is imported only inside a
+#: function of another core module, when a run takes its path (the compiled pass and Numba).
+IMPORTED_ONLY_WHEN_USED = {"backprop.core.training.kernels": "backprop.core.training.compiled"}
 
 
 def module_level(path: Path) -> set[str]:
@@ -77,7 +82,8 @@ def test_the_core_imports_numpy_and_the_standard_library_only():
             outside = {m for m in external(path) if m not in sys.stdlib_module_names}
             assert outside <= {"numpy"} | OPTIONAL_IN_CORE.get(name, set()), f"{name} imports {sorted(outside)}"
             at_import = {m for m in module_level(path) if m not in sys.stdlib_module_names}
-            assert at_import <= {"numpy"}, f"{name} needs {sorted(at_import)} to be imported"
+            allowed = OPTIONAL_IN_CORE[name] if name in IMPORTED_ONLY_WHEN_USED else set()
+            assert at_import <= {"numpy"} | allowed, f"{name} needs {sorted(at_import)} to be imported"
             for target in imports(name, path, modules()):
                 assert target.startswith("backprop.core"), f"{name} imports {target}, outside the core"
 
@@ -111,3 +117,17 @@ def test_no_source_module_is_over_500_lines():
     long = {str(p.relative_to(SRC)): n for p in SRC.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, f"split these into modules named for what they hold: {long}"
+
+
+def test_a_module_that_needs_an_optional_library_is_loaded_only_when_a_run_takes_it():
+    """Importing backprop and training a small network (the compiled pass not worth it) loads no Numba."""
+    import subprocess
+
+    script = ("import sys, numpy as np, backprop as bp\n"
+              "net = bp.Network.from_sizes([3, 4, 2], activation='relu', output_activation='identity', "
+              "loss='mse', seed=0)\n"
+              "net.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1)\n"
+              f"print(sorted(m for m in {sorted(IMPORTED_ONLY_WHEN_USED)!r} + ['numba'] if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

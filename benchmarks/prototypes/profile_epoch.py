@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     parser.add_argument("--loss", default="mse")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--mnist", type=Path, default=Path("/work/shared/data/mnist"))
+    parser.add_argument("--compiled", action="store_true", help="SGD(compiled=True): the Numba pass")
     parser.add_argument("--min-share", type=float, default=0.5, help="hide lines below this %% of the epoch")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
@@ -51,33 +52,40 @@ def main(argv=None) -> int:
     config = dict(hidden=args.hidden, activation=args.activation, loss=args.loss, batch=args.batch,
                   dtype=args.dtype)
     net = network(config)
-    net.fit(X[:4096], Y[:4096], epochs=1, batch_size=args.batch, lr=0.1, seed=1)  # warm-up
+    from backprop.core.optimizers import SGD
+
+    sgd = SGD(0.1, compiled=args.compiled)
+    net.fit(X[:4096], Y[:4096], epochs=1, batch_size=args.batch, optimizer=sgd, seed=1)  # warm-up
     started = time.perf_counter()
-    net.fit(X, Y, epochs=1, batch_size=args.batch, lr=0.1, seed=0)
+    net.fit(X, Y, epochs=1, batch_size=args.batch, optimizer=sgd, seed=0)
     plain = time.perf_counter() - started
     n_batches = -(-X.shape[0] // args.batch)
     print(f"# batch {args.batch} {args.dtype} {args.activation} {args.loss}: epoch {plain:.3f} s without the "
           f"profiler, {n_batches} batches, {plain / n_batches * 1e6:.0f} us each")
-    report(profile_lines(net, X, Y, args.batch), n_batches, args.min_share)
+    report(profile_lines(net, X, Y, args.batch, sgd), n_batches, args.min_share)
     return 0
 
 
-def profile_lines(net, X, Y, batch):
+def profile_lines(net, X, Y, batch, sgd):
     from line_profiler import LineProfiler
 
-    from backprop.core import activations, layers, losses, network, optimizers, training
+    from backprop.core import activations, layers, losses, network
+    from backprop.core.training import batches, blas, compiled, guard, loop, update
 
     profiler = LineProfiler()
-    for fn in (training.fit.__wrapped__, training._guard, layers.Layer.forward, layers.Layer.backward,
-               layers.Layer.backward_from_z, network.Network.backward_unchecked,
-               network.Network.per_sample_loss, network.Network.forward_unchecked, optimizers.Optimizer.step,
-               optimizers.SGD.update, activations.Sigmoid.value, activations.Sigmoid.backward,
+    for fn in (loop.TrainingLoop.run, batches.LocalBatches.batch, batches.take_rows, guard.Guard.check_squares,
+               update.FoldedSGD.step, compiled.CompiledSGD.forward_backward, compiled.CompiledSGD._arrays,
+               compiled.CompiledSGD._parameter_lists, update.Descent.forward_backward, update.FoldedSGD._bounded, update.FoldedSGD.fold_bias,
+               blas.NumpysBLAS.fold, blas.NumpysBLAS.fold_bias,
+               layers.Dense.forward, layers.Dense.delta, layers.Dense.backward_from_z,
+               network.Network.forward_train, network.Network.deltas, network.Network.per_sample_loss,
+               activations.Sigmoid.value, activations.Sigmoid.backward, activations.ReLU.value,
                activations.ReLU.backward, losses.MSE.derivative, losses.MSE.per_sample,
                losses.SoftmaxCrossEntropy.delta, losses.SoftmaxCrossEntropy.per_sample,
                activations.Softmax.value):
         profiler.add_function(fn)
     profiler.enable_by_count()
-    net.fit(X, Y, epochs=1, batch_size=batch, lr=0.1, seed=0)
+    net.fit(X, Y, epochs=1, batch_size=batch, optimizer=sgd, seed=0)
     profiler.disable_by_count()
     return profiler.get_stats()
 
@@ -90,7 +98,7 @@ def report(stats, n_batches: int, min_share: float) -> None:
         for lineno, hits, nanos in timings:
             rows.append((nanos * stats.unit, hits, f"{Path(filename).name}:{lineno} {name}",
                          source[lineno - 1].strip()))
-    fit_total = sum(t for t, _, where, _ in rows if where.split()[-1] == "fit")
+    fit_total = sum(t for t, _, where, _ in rows if where.split()[-1].split(".")[-1] == "run")
     leaves = [r for r in rows if not _calls_profiled(r[3])]
     leaves.sort(reverse=True)
     print(f"{'share':>6} {'us/batch':>9}  where / line")
@@ -99,9 +107,10 @@ def report(stats, n_batches: int, min_share: float) -> None:
             print(f"{100 * seconds / fit_total:5.1f}% {seconds / n_batches * 1e6:9.1f}  {where}: {line[:80]}")
 
 
-PROFILED_CALLS = ("forward_unchecked(", "backward_unchecked(", "per_sample_loss(", "opt.step(", "_guard(",
-                  ".forward(", ".backward(", "backward_from_z(", "self.update(", ".value(", ".derivative(",
-                  ".per_sample(", ".delta(")
+PROFILED_CALLS = ("forward_train(", "deltas(", "per_sample_loss(", "update.step(", "check_squares(",
+                  ".forward(", ".backward(", "backward_from_z(", ".value(", ".derivative(", "batches.batch(",
+                  ".per_sample(", ".delta(", "self.fold(", "self.fold_bias(", "blas.fold", "_bounded(",
+                  "take_rows(", "forward_backward(", "_arrays(", "_parameter_lists(")
 
 
 def _calls_profiled(line: str) -> bool:

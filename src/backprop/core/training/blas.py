@@ -56,7 +56,7 @@ class NumpysBLAS:
         gemm.argtypes = [enum, enum, enum, index, index, index, real, ptr, index, ptr, index, real, ptr, index]
         gemv.argtypes = [enum, enum, index, index, real, ptr, index, ptr, index, real, ptr, index]
         gemm.restype = gemv.restype = None
-        self.gemm, self.gemv = gemm, gemv
+        self.gemm, self.gemv, self.index = gemm, gemv, index
 
     def _operand(self, a: np.ndarray) -> np.ndarray:
         if a.dtype != self.dtype:

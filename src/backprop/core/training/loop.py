@@ -18,7 +18,7 @@ import numpy as np
 from ..workspace import Workspace
 from .state import History, NonFiniteError, TrainingInterrupted, TrainingState
 from .tasks import evaluate, target_spread, task_metrics
-from .update import choose_update
+from .compiled import choose_update
 
 __all__ = ["TrainingLoop"]
 
@@ -51,7 +51,7 @@ class TrainingLoop:
     checkpoints : Checkpoints or None
     should_stop : callable or None
     update : Descent or FoldedSGD, optional
-        How each batch's ``dC/dZ`` becomes the step; :func:`.update.choose_update` if omitted.
+        How each batch's ``dC/dZ`` becomes the step; :func:`.compiled.choose_update` if omitted.
     """
 
     def __init__(self, net, batches, reducer, optimizer, policies, callbacks, task, rng, dropout_rng,
@@ -65,7 +65,8 @@ class TrainingLoop:
         self.history = guard.history
         self.work = Workspace(net.parameters(), net.dtype)
         self.monitor = monitor
-        self.update = update if update is not None else choose_update(net, optimizer, reducer, guard, self.work)
+        self.update = update if update is not None else choose_update(net, optimizer, reducer, guard, self.work,
+                                                                              n_samples=batches.n)
         self.outputs = np.zeros((batches.n, net.sizes[-1]), dtype=net.dtype)  # each batch's, in epoch order
         self.order, self.loss_sum, self.weight_done = None, 0.0, 0.0
         self._spread = None
@@ -75,7 +76,7 @@ class TrainingLoop:
 
     def run(self, epochs: int, first_epoch: int = 1, first_batch: int = 0) -> History:
         """Train epochs ``first_epoch`` to ``epochs`` (resuming at ``first_batch`` of the first)."""
-        net, work, update = self.net, self.work, self.update
+        work, update = self.work, self.update
         batches, n_batches = self.batches, self.batches.n_batches
         for cb in self.callbacks:
             cb.on_train_begin({"epochs": epochs, "n_batches": n_batches, "n_samples": batches.n,
@@ -91,10 +92,7 @@ class TrainingLoop:
             batches.begin_epoch(self.order)
             for b in range(first_batch if resuming else 0, n_batches):
                 batch = batches.batch(b)
-                a, trace = net.forward_train(batch.X, work, self.dropout_rng)             # forward
-                losses = net.per_sample_loss(trace, batch.Y)
-                deltas = net.deltas(trace, batch.Y, work, scale=batch.scale)             # backward
-                update.gradients(trace, deltas)                                          # dC/dW, unless folded
+                a, losses, trace, deltas = update.forward_backward(batch, work, self.dropout_rng)  # forward, back
                 stop_asked = self.should_stop is not None and self.should_stop()
                 mine = np.sum(losses, dtype=np.float64) if batch.weights is None else np.dot(batch.weights, losses)
                 loss_sum, stops = map(float, self.reducer.gradients(work.flat, [mine, stop_asked]))  # reduce

@@ -58,6 +58,20 @@ class Descent:
     def __init__(self, net, optimizer, guard, work):
         self.net, self.optimizer, self.guard, self.work = net, optimizer, guard, work
 
+    def forward_backward(self, batch, work, rng) -> tuple:
+        """The batch forward and back: ``(a, per-sample losses, trace, dC/dZ of each layer)``, ``dC/dW`` formed.
+
+        The article's order: forward propagation, the loss, backpropagation of
+        ``dC/dZ`` from the output to the first layer, then (:meth:`gradients`)
+        ``dC/dW`` where this update needs it.
+        """
+        net = self.net
+        a, trace = net.forward_train(batch.X, work, rng)                   # forward
+        losses = net.per_sample_loss(trace, batch.Y)
+        deltas = net.deltas(trace, batch.Y, work, scale=batch.scale)      # backward
+        self.gradients(trace, deltas)                                     # dC/dW, unless folded
+        return a, losses, trace, deltas
+
     def gradients(self, trace: list, deltas: list[np.ndarray]) -> None:
         """Form every ``dC/dW = dC/dZ^T A_prev`` and ``dC/db`` in the gradient buffer, before it is summed."""
         self.net.weight_gradients(trace, deltas, self.work.grads)

@@ -1,0 +1,237 @@
+"""The compiled pass (Numba) against the NumPy path it twins, and when a run takes it.
+
+``SGD(compiled=True)`` runs each batch's forward and backward pass, and the
+folded step, as compiled loops around the same BLAS calls. Where the
+operations are the same (ReLU and identity layers, the squared error) the run
+must equal the NumPy path's (``compiled=False``, the folded step) bit for bit;
+where ``exp``, ``log`` or ``tanh`` come from the C library instead of NumPy's
+own routines, within a few units in the last place.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.core.optimizers import SGD
+from backprop.core.training import NonFiniteError, compiled as compiled_module
+from backprop.core.training.compiled import WORTH_COMPILING, CompiledSGD, choose_update
+from backprop.core.training.reduce import Local
+from backprop.core.training.update import Descent, FoldedSGD
+
+pytest.importorskip("numba", reason="the compiled pass needs Numba (pip install 'backprop[fast]')")
+
+EXACT = [("relu", "identity", "mse"), ("relu", "identity", "sse")]
+ROUNDED = [("sigmoid", "sigmoid", "mse"), ("tanh", "softmax", "cross_entropy"), ("relu", "sigmoid", "sse"),
+           ("identity", "softmax", "cross_entropy")]
+
+
+def data(n=150, seed=0, n_out=4):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 12))
+    return X, np.eye(n_out)[rng.integers(0, n_out, n)]
+
+
+def network(pair, dtype="float64", sizes=(12, 24, 16, 4), **kw):
+    act, out, loss = pair
+    return bp.Network.from_sizes(list(sizes), activation=act, output_activation=out, loss=loss, seed=0,
+                                 dtype=dtype, **kw)
+
+
+def train(net, compiled, X=None, Y=None, **options):
+    if X is None:
+        X, Y = data(n_out=net.sizes[-1])
+    options = {"epochs": 3, "batch_size": 16, "seed": 1, **options}
+    history = net.fit(X, Y, optimizer=SGD(options.pop("lr", 0.1), compiled=compiled), **options)
+    return history, net.get_weights()
+
+
+def taken(net, optimizer, n_samples=0):
+    return choose_update(net, optimizer, Local(), None, bp.core.workspace.Workspace(net.parameters(), net.dtype),
+                         n_samples=n_samples)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("pair", EXACT)
+@pytest.mark.parametrize("sizes, batch_size", [((12, 24, 16, 4), 13), ((12, 9, 4), 16), ((12, 24, 16, 4), 150)])
+def test_the_compiled_run_is_the_numpy_run_bit_for_bit_where_the_operations_are_the_same(
+        dtype, pair, sizes, batch_size):
+    net = network(pair, dtype, sizes)
+    assert type(taken(net, SGD(0.1, compiled=True))) is CompiledSGD
+    numpy_history, on_numpy = train(network(pair, dtype, sizes), False, batch_size=batch_size)
+    history, on_compiled = train(net, True, batch_size=batch_size)
+    for a, b in zip(on_numpy, on_compiled):
+        for name in a:
+            assert b[name].dtype == a[name].dtype
+            np.testing.assert_array_equal(a[name], b[name])
+    assert [e["loss"] for e in history.epochs] == [e["loss"] for e in numpy_history.epochs]
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.parametrize("pair", ROUNDED)
+def test_the_compiled_run_stays_within_rounding_of_the_numpy_run(dtype, rtol, pair):
+    """``exp``, ``log`` and ``tanh`` may differ in the last place; three epochs later every weight is
+    within ``rtol`` of the largest of its array. A wrong formula would be off by far more."""
+    _, on_numpy = train(network(pair, dtype), False, batch_size=13)
+    _, on_compiled = train(network(pair, dtype), True, batch_size=13)
+    for a, b in zip(on_numpy, on_compiled):
+        for name in a:
+            scale = np.max(np.abs(a[name]))
+            assert np.max(np.abs(a[name] - b[name])) <= rtol * scale, (name, dtype)
+
+
+def test_a_single_row_batch_and_many_outputs_stay_within_rounding():
+    """A last batch of one row (NumPy may take ``?gemv`` there) and 150 outputs (a pairwise sum past its
+    128-element block)."""
+    pair = ("tanh", "softmax", "cross_entropy")
+    X, Y = data(n=33, n_out=150)
+    _, on_numpy = train(network(pair, sizes=(12, 20, 150)), False, X, Y, batch_size=16)
+    _, on_compiled = train(network(pair, sizes=(12, 20, 150)), True, X, Y, batch_size=16)
+    for a, b in zip(on_numpy, on_compiled):
+        np.testing.assert_allclose(a["W"], b["W"], rtol=1e-12, atol=1e-14)
+
+
+def test_sums_follow_numpys_pairwise_order():
+    from backprop.core.training import kernels
+
+    rng = np.random.default_rng(3)
+    for n in [1, 2, 7, 8, 9, 15, 16, 17, 127, 128, 129, 255, 256, 1000, 4099]:
+        for dtype in ("float32", "float64"):
+            x = (rng.standard_normal(n + 3) * 10.0 ** rng.uniform(-4, 4, n + 3)).astype(dtype)
+            assert kernels._pairwise_sum(x, 3, n) == np.vstack([x[3:], x[3:]]).sum(axis=1)[0], (n, dtype)
+
+
+def test_sample_weights_take_the_numpy_path_bit_for_bit():
+    weights = np.random.default_rng(5).uniform(0.1, 2.0, 150)
+    pair = ROUNDED[0]
+    _, on_numpy = train(network(pair), False, sample_weight=weights)
+    _, on_compiled = train(network(pair), True, sample_weight=weights)
+    for a, b in zip(on_numpy, on_compiled):
+        np.testing.assert_array_equal(a["W"], b["W"])
+
+
+def test_a_non_finite_batch_stops_as_on_the_numpy_path():
+    """Inputs of 1e20 in the third batch overflow float32's squared error to infinity."""
+    X, Y = (v.astype("float32") for v in data())
+    X[32:48] *= np.float32(1e20)
+    errors = []
+    for compiled in (False, True):
+        net = network(EXACT[0], "float32")
+        with pytest.raises(NonFiniteError) as caught:
+            train(net, compiled, X, Y, batch_size=16, shuffle=False)
+        errors.append((str(caught.value), net.get_weights()))
+    assert errors[0][0] == errors[1][0] and "epoch 1, batch 3" in errors[1][0]
+    for a, b in zip(errors[0][1], errors[1][1]):   # the weights of the last good batch, on both paths
+        np.testing.assert_array_equal(a["W"], b["W"])
+
+
+def test_a_batch_whose_products_could_overflow_takes_the_readable_path(monkeypatch):
+    """Inputs of 1e155: ``||dC/dZ|| ||A_prev||`` is past sqrt(float64's largest value), so no batch is
+    folded; each forms ``dC/dW`` and checks it, as on the NumPy path."""
+    from backprop.core.training import kernels
+
+    folds = []
+    monkeypatch.setattr(kernels, "fold", lambda *args: folds.append(args))
+    X, Y = data()
+    pair = ("relu", "sigmoid", "sse")
+    on_numpy, on_compiled = network(pair), network(pair)
+    on_numpy.fit(X * 1e155, Y, epochs=1, batch_size=16, optimizer=SGD(1e-3, fold=False), seed=1)
+    on_compiled.fit(X * 1e155, Y, epochs=1, batch_size=16, optimizer=SGD(1e-3, compiled=True), seed=1)
+    assert folds == []
+    for a, b in zip(on_numpy.get_weights(), on_compiled.get_weights()):
+        np.testing.assert_allclose(a["W"], b["W"], rtol=1e-12)
+
+
+def test_an_interrupted_compiled_run_resumes_to_the_uninterrupted_one(tmp_path):
+    X, Y = data()
+    _, whole = train(network(EXACT[0]), True, X, Y)
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) == 14  # mid-epoch 2
+
+    net = network(EXACT[0])
+    with pytest.raises(bp.TrainingInterrupted) as caught:
+        train(net, True, X, Y, should_stop=stop)
+    resumed = network(EXACT[0])
+    train(resumed, True, X, Y, resume=caught.value.state)
+    for a, b in zip(whole, resumed.get_weights()):
+        np.testing.assert_array_equal(a["W"], b["W"])
+
+
+def test_weights_replaced_between_runs_are_the_ones_trained():
+    net = network(EXACT[0])
+    update = taken(net, SGD(0.1, compiled=True))
+    first = update._parameters()
+    assert update._parameters() is first
+    net.layers[0].W = net.layers[0].W.copy()
+    assert update._parameters()[0][0] is net.layers[0].W
+
+
+@pytest.mark.parametrize("change", [
+    {"activation": "leaky_relu"}, {"activation": "gelu"}, {"dropout": 0.2}, {"bias": False},
+    {"output_activation": "softmax", "loss": "cross_entropy", "fuse_output": False},
+    {"output_activation": "sigmoid", "loss": "binary_cross_entropy"},
+])
+def test_layers_the_kernels_do_not_compile_take_the_numpy_path(change):
+    options = {"activation": "relu", "output_activation": "identity", "loss": "mse", **change}
+    net = bp.Network.from_sizes([12, 24, 4], seed=0, **options)
+    assert type(taken(net, SGD(0.1, compiled=True))) is not CompiledSGD
+
+
+def test_a_subclass_of_a_compiled_activation_is_not_compiled():
+    class Steeper(bp.core.activations.Sigmoid):
+        def value(self, z, out=None):
+            return super().value(2 * z, out=out)
+
+    net = network(EXACT[0])
+    net.layers[0].activation = Steeper()
+    assert type(taken(net, SGD(0.1, compiled=True))) is FoldedSGD
+
+
+def test_by_default_only_a_large_enough_run_is_compiled():
+    net = network(EXACT[0])
+    small = int(WORTH_COMPILING // net.n_parameters) - 1
+    assert type(taken(net, SGD(0.1), n_samples=small)) is FoldedSGD
+    assert type(taken(net, SGD(0.1), n_samples=small + 2)) is CompiledSGD
+    assert type(taken(net, SGD(0.1, compiled=False), n_samples=10**9)) is FoldedSGD
+    assert type(taken(net, SGD(0.1, compiled=True, weight_decay=1e-3))) is Descent
+
+
+def test_compiled_true_without_numba_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(compiled_module, "numba_installed", lambda: False)
+    with pytest.raises(ValueError, match=r"backprop\[fast\]"):
+        taken(network(EXACT[0]), SGD(0.1, compiled=True))
+    assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9)) is FoldedSGD
+
+
+def test_the_compiled_option_is_checked_and_kept_in_the_config():
+    with pytest.raises(ValueError, match="compiled must be True, False or None; got 'yes'"):
+        SGD(0.1, compiled="yes")
+    with pytest.raises(ValueError, match="needs fold=True"):
+        SGD(0.1, compiled=True, fold=False)
+    assert SGD(0.1, compiled=False).config()["compiled"] is False
+    assert "compiled" not in SGD(0.1).config()
+    assert bp.core.optimizers.get_optimizer(SGD(0.1, compiled=True).config()).compiled is True
+
+
+def test_the_cached_kernels_run_in_a_fresh_process():
+    """The compiled code is cached on disk; a new process, with the BLAS library elsewhere in memory,
+    loads it and must run it (an address baked into cached code would crash here)."""
+    script = ("import numpy as np, backprop as bp\n"
+              "from backprop.core.optimizers import SGD\n"
+              "X = np.random.default_rng(0).standard_normal((40, 5)); Y = np.eye(3)[np.arange(40) % 3]\n"
+              "for dtype in ('float64', 'float32'):\n"
+              "    net = bp.Network.from_sizes([5, 7, 3], activation='relu', output_activation='identity',"
+              " loss='mse', seed=0, dtype=dtype)\n"
+              "    h = net.fit(X.astype(dtype), Y.astype(dtype), epochs=2, optimizer=SGD(0.1, compiled=True))\n"
+              "    assert np.isfinite(h.epochs[-1]['loss'])\n"
+              "print('ok')\n")
+    for _ in range(2):  # the first may compile and write the cache; the second loads it
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
