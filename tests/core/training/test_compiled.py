@@ -201,6 +201,9 @@ def test_by_default_only_a_large_enough_run_is_compiled():
     assert type(taken(net, SGD(0.1), n_samples=small + 2)) is CompiledSGD
     assert type(taken(net, SGD(0.1, compiled=False), n_samples=10**9)) is FoldedSGD
     assert type(taken(net, SGD(0.1, compiled=True, weight_decay=1e-3))) is Descent
+    sigmoid = network(ROUNDED[0])  # its exp is faster in NumPy: compiled only when asked
+    assert type(taken(sigmoid, SGD(0.1), n_samples=10**9)) is FoldedSGD
+    assert type(taken(sigmoid, SGD(0.1, compiled=True))) is CompiledSGD
 
 
 def test_compiled_true_without_numba_says_how_to_install_it(monkeypatch):
