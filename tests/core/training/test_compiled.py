@@ -213,6 +213,16 @@ def test_compiled_true_without_numba_says_how_to_install_it(monkeypatch):
     assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9)) is FoldedSGD
 
 
+def test_a_numba_that_cannot_be_loaded_leaves_the_numpy_path_or_says_why(monkeypatch):
+    def broken():
+        raise ImportError("Numba needs NumPy 2.3 or less")
+
+    monkeypatch.setattr(compiled_module, "_kernels", broken)
+    with pytest.raises(ValueError, match=r"Numba could not be loaded \(Numba needs NumPy 2.3 or less\)"):
+        taken(network(EXACT[0]), SGD(0.1, compiled=True))
+    assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9)) is FoldedSGD
+
+
 def test_the_compiled_option_is_checked_and_kept_in_the_config():
     with pytest.raises(ValueError, match="compiled must be True, False or None; got 'yes'"):
         SGD(0.1, compiled="yes")

@@ -127,7 +127,12 @@ class CompiledSGD(FoldedSGD):
                 raise ValueError("SGD(compiled=True) needs Numba, which is not installed: "
                                  "pip install 'backprop[fast]'")
             return None
-        return _layer_codes(net)
+        try:
+            return _layer_codes(net)
+        except ImportError as error:  # a Numba that does not fit this NumPy, say: the NumPy path, or say so
+            if wanted:
+                raise ValueError(f"SGD(compiled=True): Numba could not be loaded ({error})") from None
+            return None
 
     def forward_backward(self, batch, work, rng):
         """The batch's forward pass, losses and ``dC/dZ`` in one compiled call (NumPy's with sample weights)."""
