@@ -5,10 +5,10 @@ of plain SGD is timed for
 
 ``backprop``
     ``Network.fit``, the library as users call it: where Numba is installed
-    (the bench extra has it), plain SGD runs the compiled pass
-    (``backprop.core.training.compiled``), whose loading is reported as its
-    compile time; ``backprop_numpy`` (``SGD(compiled=False)``) is the NumPy
-    path a NumPy-only install takes;
+    (the bench extra has it) and the hidden layers are ReLU, ``engine="auto"``
+    runs the compiled pass (``backprop.core.training.compiled``), whose
+    loading is reported as its compile time; ``backprop_numpy``
+    (``engine="numpy"``) is the NumPy path a NumPy-only install takes;
 ``pytorch``
     the same network in PyTorch on the CPU, a plain training loop, the same
     number of threads;

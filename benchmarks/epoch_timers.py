@@ -119,36 +119,39 @@ def time_gemm(dtype: str) -> dict:
     return {"gflops": flops / wall / 1e9, "gflops_cpu": flops / max(cpu, 1e-9) / 1e9}
 
 
+def takes_the_compiled_pass(net, n_samples: int) -> bool:
+    """Whether ``fit`` with plain SGD and the default ``engine="auto"`` compiles this run."""
+    from backprop.core.training.compiled import takes_the_compiled_pass as takes
+    from backprop.core.training.reduce import Local
+
+    return takes(net, Local(), n_samples, "auto") is not None
+
+
 def time_backprop(X, y, config, impl) -> dict:
     """``Network.fit`` as users call it (``backprop``), or with one piece of the engine held back.
 
-    ``backprop`` takes the compiled pass where Numba is installed (its loading, or first compile, is
-    ``compile_seconds``, outside the epoch); ``backprop_numpy`` keeps the NumPy path
-    (``SGD(compiled=False)``); ``backprop_readable`` the article's two steps, ``dC/dW`` formed then
-    ``w <- w - lr * dC/dW`` (``SGD(fold=False)``, the engine before issue 18).
+    ``backprop`` takes the compiled pass where ``fit``'s ``engine="auto"`` does (Numba installed, ReLU
+    layers); loading its kernels (or compiling them, the first time) is ``compile_seconds``, outside the
+    epoch. ``backprop_numpy`` keeps the NumPy path (``engine="numpy"``); ``backprop_readable`` the
+    article's two steps, ``dC/dW`` formed then ``w <- w - lr * dC/dW`` (``SGD(fold=False)``, the engine
+    before issue 18).
     """
-    import importlib.util
-
     import numpy as np
 
     Y = np.eye(10, dtype=X.dtype)[y]
     net = network(config)
     initial = net.get_weights()
-    options = {"backprop_numpy": {"compiled": False}, "backprop_readable": {"fold": False}}.get(impl, {})
-    sgd = {"optimizer": "sgd", "lr": LR, "optimizer_options": options}
-    out = {}
-    if impl == "backprop" and importlib.util.find_spec("numba") is not None:
-        compiled = {**sgd, "optimizer_options": {"compiled": True}}
-        with Clock() as clock:  # Numba and the cached kernels loaded (compiled, the first time)
-            net.fit(X[:64], Y[:64], epochs=1, batch_size=config["batch"], seed=1, **compiled)
-        out["compile_seconds"] = clock.wall
-        sgd = compiled  # the warm-up is too small to compile by itself; the timed epoch is not
+    sgd = {"optimizer": "sgd", "lr": LR, "optimizer_options": {"fold": impl != "backprop_readable"},
+           "engine": "numpy" if impl == "backprop_numpy" else "auto"}
+    warm_up = dict(sgd)
+    if impl == "backprop" and takes_the_compiled_pass(net, X.shape[0]):
+        warm_up["engine"] = "compiled"  # the warm-up is too small to compile by itself; the timed epoch is not
+    warmed = net.fit(X[:4096], Y[:4096], epochs=1, batch_size=config["batch"], seed=1, **warm_up)
+    out = {} if warmed.compile_seconds is None else {"compile_seconds": warmed.compile_seconds}
     net.set_weights(initial)
-    net.fit(X[:4096], Y[:4096], epochs=1, batch_size=config["batch"], seed=1, **sgd)  # warm-up
-    net.set_weights(initial)
-    sgd = {"optimizer": "sgd", "lr": LR, "optimizer_options": options}
     with Clock() as clock:
-        net.fit(X, Y, epochs=1, batch_size=config["batch"], seed=0, **sgd)
+        history = net.fit(X, Y, epochs=1, batch_size=config["batch"], seed=0, **sgd)
+    assert history.engine == warm_up["engine"].replace("auto", "numpy"), (history.engine, impl)
     return {**clock.seconds(), **out, "weights": net.get_weights()}
 
 
@@ -199,7 +202,7 @@ def time_jax(X, y, config, impl) -> dict:
     return run(X, np.eye(10, dtype=X.dtype)[y], weights, order, config, LR, scan=impl == "jax_scan")
 
 
-# Chosen with --impls only: the engine on its NumPy path (SGD(compiled=False)), its readable update
+# Chosen with --impls only: the engine on its NumPy path (engine="numpy"), its readable update
 # (SGD(fold=False)), and the prototypes.
 PROTOTYPES = ("backprop_numpy", "backprop_readable", "numpy_lean", "numpy_gemm", "numpy_gemm_t", "numba", "numba_gemm",
               "numba_gemm_t")

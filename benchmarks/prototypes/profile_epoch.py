@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     parser.add_argument("--loss", default="mse")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--mnist", type=Path, default=Path("/work/shared/data/mnist"))
-    parser.add_argument("--compiled", action="store_true", help="SGD(compiled=True): the Numba pass")
+    parser.add_argument("--engine", default="numpy", choices=("numpy", "compiled"), help="fit's engine")
     parser.add_argument("--min-share", type=float, default=0.5, help="hide lines below this %% of the epoch")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
@@ -54,10 +54,10 @@ def main(argv=None) -> int:
     net = network(config)
     from backprop.core.optimizers import SGD
 
-    sgd = SGD(0.1, compiled=args.compiled)
-    net.fit(X[:4096], Y[:4096], epochs=1, batch_size=args.batch, optimizer=sgd, seed=1)  # warm-up
+    sgd = {"optimizer": SGD(0.1), "engine": args.engine}
+    net.fit(X[:4096], Y[:4096], epochs=1, batch_size=args.batch, seed=1, **sgd)  # warm-up
     started = time.perf_counter()
-    net.fit(X, Y, epochs=1, batch_size=args.batch, optimizer=sgd, seed=0)
+    net.fit(X, Y, epochs=1, batch_size=args.batch, seed=0, **sgd)
     plain = time.perf_counter() - started
     n_batches = -(-X.shape[0] // args.batch)
     print(f"# batch {args.batch} {args.dtype} {args.activation} {args.loss}: epoch {plain:.3f} s without the "
@@ -74,8 +74,8 @@ def profile_lines(net, X, Y, batch, sgd):
 
     profiler = LineProfiler()
     for fn in (loop.TrainingLoop.run, batches.LocalBatches.batch, batches.take_rows, guard.Guard.check_squares,
-               update.FoldedSGD.step, compiled.CompiledSGD.forward_backward, compiled.CompiledSGD._arrays,
-               compiled.CompiledSGD._parameter_lists, update.Descent.forward_backward, update.FoldedSGD._bounded, update.FoldedSGD.fold_bias,
+               update.FoldedSGD.step, compiled.CompiledPass.forward_backward, compiled.CompiledPass._arrays,
+               compiled.CompiledPass._parameters, update.Descent.forward_backward, update.FoldedSGD._bounded, update.FoldedSGD.fold_bias,
                blas.NumpysBLAS.fold, blas.NumpysBLAS.fold_bias,
                layers.Dense.forward, layers.Dense.delta, layers.Dense.backward_from_z,
                network.Network.forward_train, network.Network.deltas, network.Network.per_sample_loss,
@@ -85,7 +85,7 @@ def profile_lines(net, X, Y, batch, sgd):
                activations.Softmax.value):
         profiler.add_function(fn)
     profiler.enable_by_count()
-    net.fit(X, Y, epochs=1, batch_size=batch, optimizer=sgd, seed=0)
+    net.fit(X, Y, epochs=1, batch_size=batch, seed=0, **sgd)
     profiler.disable_by_count()
     return profiler.get_stats()
 
@@ -110,7 +110,7 @@ def report(stats, n_batches: int, min_share: float) -> None:
 PROFILED_CALLS = ("forward_train(", "deltas(", "per_sample_loss(", "update.step(", "check_squares(",
                   ".forward(", ".backward(", "backward_from_z(", ".value(", ".derivative(", "batches.batch(",
                   ".per_sample(", ".delta(", "self.fold(", "self.fold_bias(", "blas.fold", "_bounded(",
-                  "take_rows(", "forward_backward(", "_arrays(", "_parameter_lists(")
+                  "take_rows(", "forward_backward(", "_arrays(", "_parameters(")
 
 
 def _calls_profiled(line: str) -> bool:

@@ -218,35 +218,29 @@ class SGD(Optimizer):
     ----------
     lr : float, optional
     fold : bool, default True
-        Take the step inside the product that forms the gradient, ``W <- W - lr dC/dZ^T A_prev``
-        in one BLAS call, where nothing else needs ``dC/dW`` (no weight decay, clipping, ``max_norm``
-        or dropout, one process; :mod:`backprop.core.training.update`): the same rule, rounded
-        once, and faster. ``False`` keeps the two steps exactly as written here.
-    compiled : bool or None, default None
-        Run each folded batch compiled by Numba (:mod:`backprop.core.training.compiled`):
-        ``None`` where Numba is installed and the run is large, ``True`` wherever it can.
+        Let training take the step inside the product that forms the
+        gradient, ``W <- W - lr dC/dZ^T A_prev`` in one BLAS call, where
+        nothing else needs ``dC/dW`` (no weight decay, clipping or ``max_norm``,
+        no dropout, one process; see :mod:`backprop.core.training.update`).
+        It is the same rule, rounded once instead of twice, and faster.
+        ``False`` keeps the two steps exactly as written here.
     **kwargs
         The options every optimizer takes (see :class:`Optimizer`).
     """
 
     name = "sgd"
 
-    def __init__(self, lr=None, *, fold: bool = True, compiled: bool | None = None, **kwargs):
+    def __init__(self, lr=None, *, fold: bool = True, **kwargs):
         super().__init__(lr, **kwargs)
         if not isinstance(fold, bool):
             raise ValueError(f"fold must be True or False; got {fold!r}")
-        if not (compiled is None or isinstance(compiled, bool)):
-            raise ValueError(f"compiled must be True, False or None; got {compiled!r}")
-        if compiled and not fold:
-            raise ValueError("compiled=True compiles the folded step; it needs fold=True")
-        self.fold, self.compiled = fold, compiled
+        self.fold = fold
 
     def update(self, w, grad, state, decay):
         w -= np.multiply(grad, self.lr, out=self.scratch(state, w))
 
     def config(self):
-        out = {**super().config(), "fold": self.fold, "compiled": self.compiled}
-        return {k: v for k, v in out.items() if not (k == "fold" and v) and not (k == "compiled" and v is None)}
+        return super().config() if self.fold else {**super().config(), "fold": False}
 
 
 class Momentum(Optimizer):

@@ -1,11 +1,11 @@
 """The compiled pass (Numba) against the NumPy path it twins, and when a run takes it.
 
-``SGD(compiled=True)`` runs each batch's forward and backward pass, and the
-folded step, as compiled loops around the same BLAS calls. Where the
-operations are the same (ReLU and identity layers, the squared error) the run
-must equal the NumPy path's (``compiled=False``, the folded step) bit for bit;
-where ``exp``, ``log`` or ``tanh`` come from the C library instead of NumPy's
-own routines, within a few units in the last place.
+``fit(engine="compiled")`` runs each batch's forward and backward pass (and,
+with plain SGD, the folded step) as compiled loops around the same BLAS calls.
+Where the operations are the same (ReLU and identity layers, the squared
+error) the run must equal the NumPy path's (``engine="numpy"``) bit for bit,
+with every optimizer; where ``exp``, ``log`` or ``tanh`` come from the C
+library instead of NumPy's own routines, within a few units in the last place.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 import backprop as bp
 from backprop.core.optimizers import SGD
 from backprop.core.training import NonFiniteError, compiled as compiled_module
-from backprop.core.training.compiled import WORTH_COMPILING, CompiledSGD, choose_update
+from backprop.core.training.compiled import WORTH_COMPILING, CompiledDescent, CompiledSGD, choose_update
 from backprop.core.training.reduce import Local
 from backprop.core.training.update import Descent, FoldedSGD
 
@@ -42,17 +42,19 @@ def network(pair, dtype="float64", sizes=(12, 24, 16, 4), **kw):
                                  dtype=dtype, **kw)
 
 
-def train(net, compiled, X=None, Y=None, **options):
+def train(net, compiled, X=None, Y=None, optimizer=None, **options):
     if X is None:
         X, Y = data(n_out=net.sizes[-1])
     options = {"epochs": 3, "batch_size": 16, "seed": 1, **options}
-    history = net.fit(X, Y, optimizer=SGD(options.pop("lr", 0.1), compiled=compiled), **options)
+    optimizer = optimizer or SGD(options.pop("lr", 0.1))
+    history = net.fit(X, Y, optimizer=optimizer, engine="compiled" if compiled else "numpy", **options)
+    assert history.engine == ("compiled" if compiled else "numpy")
     return history, net.get_weights()
 
 
-def taken(net, optimizer, n_samples=0):
+def taken(net, optimizer, n_samples=0, engine="compiled"):
     return choose_update(net, optimizer, Local(), None, bp.core.workspace.Workspace(net.parameters(), net.dtype),
-                         n_samples=n_samples)
+                         n_samples=n_samples, engine=engine)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -61,12 +63,33 @@ def taken(net, optimizer, n_samples=0):
 def test_the_compiled_run_is_the_numpy_run_bit_for_bit_where_the_operations_are_the_same(
         dtype, pair, sizes, batch_size):
     net = network(pair, dtype, sizes)
-    assert type(taken(net, SGD(0.1, compiled=True))) is CompiledSGD
+    assert type(taken(net, SGD(0.1))) is CompiledSGD
     numpy_history, on_numpy = train(network(pair, dtype, sizes), False, batch_size=batch_size)
     history, on_compiled = train(net, True, batch_size=batch_size)
     for a, b in zip(on_numpy, on_compiled):
         for name in a:
             assert b[name].dtype == a[name].dtype
+            np.testing.assert_array_equal(a[name], b[name])
+    assert [e["loss"] for e in history.epochs] == [e["loss"] for e in numpy_history.epochs]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", ["momentum", "adam", "sgd-unfolded", "sgd-decay"])
+def test_every_optimizer_takes_the_compiled_pass_bit_for_bit(dtype, optimizer):
+    """Other optimizers, and SGD that forms ``dC/dW``, take the compiled ``dC/dZ``: the same run."""
+    def make():
+        if optimizer == "sgd-unfolded":
+            return SGD(0.1, fold=False)
+        if optimizer == "sgd-decay":
+            return SGD(0.1, weight_decay=1e-2, clip_norm=1.0)
+        return bp.core.optimizers.get_optimizer(optimizer, lr=0.01)
+
+    net = network(EXACT[0], dtype)
+    assert type(taken(net, make())) is CompiledDescent
+    numpy_history, on_numpy = train(network(EXACT[0], dtype), False, optimizer=make(), batch_size=13)
+    history, on_compiled = train(net, True, optimizer=make(), batch_size=13)
+    for a, b in zip(on_numpy, on_compiled):
+        for name in a:
             np.testing.assert_array_equal(a[name], b[name])
     assert [e["loss"] for e in history.epochs] == [e["loss"] for e in numpy_history.epochs]
 
@@ -135,13 +158,13 @@ def test_a_batch_whose_products_could_overflow_takes_the_readable_path(monkeypat
     from backprop.core.training import kernels
 
     folds = []
-    monkeypatch.setattr(kernels, "fold", lambda *args: folds.append(args))
+    monkeypatch.setattr(kernels, "fold", lambda *args: folds.append(args[9]))  # the rate (0 at the warm-up)
     X, Y = data()
     pair = ("relu", "sigmoid", "sse")
     on_numpy, on_compiled = network(pair), network(pair)
     on_numpy.fit(X * 1e155, Y, epochs=1, batch_size=16, optimizer=SGD(1e-3, fold=False), seed=1)
-    on_compiled.fit(X * 1e155, Y, epochs=1, batch_size=16, optimizer=SGD(1e-3, compiled=True), seed=1)
-    assert folds == []
+    on_compiled.fit(X * 1e155, Y, epochs=1, batch_size=16, optimizer=SGD(1e-3), seed=1, engine="compiled")
+    assert folds == [0.0]
     for a, b in zip(on_numpy.get_weights(), on_compiled.get_weights()):
         np.testing.assert_allclose(a["W"], b["W"], rtol=1e-12)
 
@@ -166,7 +189,7 @@ def test_an_interrupted_compiled_run_resumes_to_the_uninterrupted_one(tmp_path):
 
 def test_weights_replaced_between_runs_are_the_ones_trained():
     net = network(EXACT[0])
-    update = taken(net, SGD(0.1, compiled=True))
+    update = taken(net, SGD(0.1))
     first = update._parameters()
     assert update._parameters() is first
     net.layers[0].W = net.layers[0].W.copy()
@@ -181,7 +204,7 @@ def test_weights_replaced_between_runs_are_the_ones_trained():
 def test_layers_the_kernels_do_not_compile_take_the_numpy_path(change):
     options = {"activation": "relu", "output_activation": "identity", "loss": "mse", **change}
     net = bp.Network.from_sizes([12, 24, 4], seed=0, **options)
-    assert type(taken(net, SGD(0.1, compiled=True))) is not CompiledSGD
+    assert not isinstance(taken(net, SGD(0.1)), (CompiledSGD, CompiledDescent))
 
 
 def test_a_subclass_of_a_compiled_activation_is_not_compiled():
@@ -191,26 +214,42 @@ def test_a_subclass_of_a_compiled_activation_is_not_compiled():
 
     net = network(EXACT[0])
     net.layers[0].activation = Steeper()
-    assert type(taken(net, SGD(0.1, compiled=True))) is FoldedSGD
+    assert type(taken(net, SGD(0.1))) is FoldedSGD
 
 
 def test_by_default_only_a_large_enough_run_is_compiled():
     net = network(EXACT[0])
     small = int(WORTH_COMPILING // net.n_parameters) - 1
-    assert type(taken(net, SGD(0.1), n_samples=small)) is FoldedSGD
-    assert type(taken(net, SGD(0.1), n_samples=small + 2)) is CompiledSGD
-    assert type(taken(net, SGD(0.1, compiled=False), n_samples=10**9)) is FoldedSGD
-    assert type(taken(net, SGD(0.1, compiled=True, weight_decay=1e-3))) is Descent
+    assert type(taken(net, SGD(0.1), n_samples=small, engine="auto")) is FoldedSGD
+    assert type(taken(net, SGD(0.1), n_samples=small + 2, engine="auto")) is CompiledSGD
+    assert type(taken(net, SGD(0.1), n_samples=10**9, engine="numpy")) is FoldedSGD
+    assert type(taken(net, SGD(0.1, weight_decay=1e-3), n_samples=10**9, engine="auto")) is CompiledDescent
     sigmoid = network(ROUNDED[0])  # its exp is faster in NumPy: compiled only when asked
-    assert type(taken(sigmoid, SGD(0.1), n_samples=10**9)) is FoldedSGD
-    assert type(taken(sigmoid, SGD(0.1, compiled=True))) is CompiledSGD
+    assert type(taken(sigmoid, SGD(0.1), n_samples=10**9, engine="auto")) is FoldedSGD
+    assert type(taken(sigmoid, SGD(0.1))) is CompiledSGD
+
+    class TwoProcesses(Local):
+        size = 2
+
+    work = bp.core.workspace.Workspace(net.parameters(), net.dtype)
+    assert type(choose_update(net, SGD(0.1), TwoProcesses(), None, work, engine="compiled")) is Descent
+
+
+def test_the_history_says_which_engine_ran_and_how_long_loading_it_took():
+    history, _ = train(network(EXACT[0]), True)
+    assert history.engine == "compiled" and 0 < history.compile_seconds < 600
+    assert bp.History.from_dict(history.to_dict()).compile_seconds == history.compile_seconds
+    history, _ = train(network(EXACT[0]), False)
+    assert history.engine == "numpy" and history.compile_seconds is None
+    with pytest.raises(ValueError, match="engine must be one of 'auto', 'numpy', 'compiled'; got 'numba'"):
+        network(EXACT[0]).fit(*data(), engine="numba")
 
 
 def test_compiled_true_without_numba_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(compiled_module, "numba_installed", lambda: False)
     with pytest.raises(ValueError, match=r"backprop\[fast\]"):
-        taken(network(EXACT[0]), SGD(0.1, compiled=True))
-    assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9)) is FoldedSGD
+        taken(network(EXACT[0]), SGD(0.1))
+    assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9, engine="auto")) is FoldedSGD
 
 
 def test_a_numba_that_cannot_be_loaded_leaves_the_numpy_path_or_says_why(monkeypatch):
@@ -219,18 +258,8 @@ def test_a_numba_that_cannot_be_loaded_leaves_the_numpy_path_or_says_why(monkeyp
 
     monkeypatch.setattr(compiled_module, "_kernels", broken)
     with pytest.raises(ValueError, match=r"Numba could not be loaded \(Numba needs NumPy 2.3 or less\)"):
-        taken(network(EXACT[0]), SGD(0.1, compiled=True))
-    assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9)) is FoldedSGD
-
-
-def test_the_compiled_option_is_checked_and_kept_in_the_config():
-    with pytest.raises(ValueError, match="compiled must be True, False or None; got 'yes'"):
-        SGD(0.1, compiled="yes")
-    with pytest.raises(ValueError, match="needs fold=True"):
-        SGD(0.1, compiled=True, fold=False)
-    assert SGD(0.1, compiled=False).config()["compiled"] is False
-    assert "compiled" not in SGD(0.1).config()
-    assert bp.core.optimizers.get_optimizer(SGD(0.1, compiled=True).config()).compiled is True
+        taken(network(EXACT[0]), SGD(0.1))
+    assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9, engine="auto")) is FoldedSGD
 
 
 def test_the_cached_kernels_run_in_a_fresh_process():
@@ -242,7 +271,7 @@ def test_the_cached_kernels_run_in_a_fresh_process():
               "for dtype in ('float64', 'float32'):\n"
               "    net = bp.Network.from_sizes([5, 7, 3], activation='relu', output_activation='identity',"
               " loss='mse', seed=0, dtype=dtype)\n"
-              "    h = net.fit(X.astype(dtype), Y.astype(dtype), epochs=2, optimizer=SGD(0.1, compiled=True))\n"
+              "    h = net.fit(X.astype(dtype), Y.astype(dtype), epochs=2, optimizer=SGD(0.1), engine='compiled')\n"
               "    assert np.isfinite(h.epochs[-1]['loss'])\n"
               "print('ok')\n")
     for _ in range(2):  # the first may compile and write the cache; the second loads it

@@ -71,7 +71,7 @@ def test_the_folded_step_is_the_readable_step_bit_for_bit_where_the_operations_a
     _, readable = train(network(pair, dtype), fold=False, **options)
     made = []
 
-    def choose(net, optimizer, reducer, guard, work, n_samples=0):
+    def choose(net, optimizer, reducer, guard, work, n_samples=0, engine="auto"):
         made.append(ReadableFold(net, optimizer, guard, work, blas=ReadableFold.NoBLAS(), transpose=False))
         return made[-1]
 

@@ -1,30 +1,41 @@
-"""Plain SGD with each batch's forward and backward pass compiled (Numba, the ``fast`` extra).
+"""Each batch's forward and backward pass compiled (Numba, the ``fast`` extra).
 
-:class:`CompiledSGD` is :class:`~backprop.core.training.update.FoldedSGD`
-with one change: the batch's forward pass, loss and ``dC/dZ`` come from one
-call of the compiled :func:`~backprop.core.training.kernels.forward_backward`
-instead of the layers' NumPy methods. The products are the same BLAS calls;
-what the compiled pass removes is the Python and the extra passes over
-memory between them, which at small batches cost as much as the products.
-The guard, the folded step and everything the loop does around the batch
-are :class:`FoldedSGD`'s.
+The compiled pass does what the NumPy path does for a batch, forward
+propagation, the loss and ``dC/dZ`` of every layer, in one call of the
+compiled :func:`~backprop.core.training.kernels.forward_backward`: the same
+BLAS products (NumPy's own OpenBLAS), with one pass over each layer's
+numbers between them where NumPy makes several, and no Python in between.
+It is a piece the update pieces of :mod:`.update` take on:
 
-It applies where :class:`FoldedSGD` does and, besides, every layer is
-compiled (:data:`~backprop.core.training.kernels.ACTIVATIONS`, with biases;
-the output one of :data:`~backprop.core.training.kernels.OUTPUTS`), Numba
-is installed and the products can reach NumPy's own OpenBLAS. Whether a run
-takes it is :class:`~backprop.core.optimizers.SGD`'s ``compiled``: ``None``
-(the default) where it is faster: the work per epoch, samples times
-parameters, is at least :data:`WORTH_COMPILING` (below it, loading Numba
-costs more than it saves) and every hidden layer is one of
-:data:`FASTER_COMPILED`; ``True`` wherever it applies; ``False`` never. A
-batch with sample weights takes the NumPy path.
+:class:`CompiledSGD`
+    :class:`~backprop.core.training.update.FoldedSGD` (plain SGD, the step
+    inside the ``dC/dW`` product), with the step of every layer also one
+    compiled call (:func:`~backprop.core.training.kernels.fold`).
+:class:`CompiledDescent`
+    :class:`~backprop.core.training.update.Descent` (every optimizer): the
+    batch's ``dC/dZ`` compiled, then ``dC/dW``, the guard and the optimizer's
+    step as on the NumPy path.
+
+A run can take it with one process, no dropout, and layers the kernels
+compile (:data:`~backprop.core.training.kernels.ACTIVATIONS` with biases, an
+output of :data:`~backprop.core.training.kernels.OUTPUTS`); a batch with
+sample weights takes the NumPy path. Whether it does is ``fit``'s
+``engine``: ``"compiled"`` wherever it can (an error without Numba),
+``"numpy"`` never, ``"auto"`` (the default) where it is faster: Numba is
+installed, the work per epoch (samples times parameters) is at least
+:data:`WORTH_COMPILING`, and every hidden layer is one of
+:data:`FASTER_COMPILED`.
 
 Why not sigmoid or tanh hidden layers by default: the compiled loops call
 the C library's ``exp`` and ``tanh`` one number at a time, where NumPy's own
 routines do 8 or 16 at once; on MNIST's 784-300-10 in float32 at two
 threads that cost the compiled pass what it saved (0.55 against 0.48-0.52 s
 an epoch at batch 512, even at 32 and 128; ReLU gained 1.13-1.25x there).
+
+The kernels are compiled for the network's dtype, weight layout and depth
+the first time (seconds) and cached on disk; a run loads them when it is
+set up, before its first epoch, and records the time in
+``History.compile_seconds``.
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import importlib.util
+import math
+import time
 
 import numpy as np
 
@@ -39,12 +52,15 @@ from .blas import NumpysBLAS, blas_for
 from .update import Descent, FoldedSGD
 from .update import choose_update as choose_uncompiled
 
-__all__ = ["CompiledSGD", "FASTER_COMPILED", "WORTH_COMPILING", "choose_update", "numba_installed"]
+__all__ = ["CompiledDescent", "CompiledSGD", "ENGINES", "FASTER_COMPILED", "WORTH_COMPILING", "choose_update",
+           "numba_installed"]
 
-#: Samples times parameters from which ``compiled=None`` compiles: MNIST on 784-300-10 is 1.4e10, scikit-learn's
+#: ``fit``'s ``engine`` values.
+ENGINES = ("auto", "numpy", "compiled")
+#: Samples times parameters from which ``engine="auto"`` compiles: MNIST on 784-300-10 is 1.4e10, scikit-learn's
 #: digits on 64-32-10 2.1e6. Loading Numba and the cached kernels takes about half a second.
 WORTH_COMPILING = 1e9
-#: The hidden activations ``compiled=None`` compiles: those without a transcendental function.
+#: The hidden activations ``engine="auto"`` compiles: those without a transcendental function.
 FASTER_COMPILED = frozenset({"relu", "identity"})
 
 
@@ -86,87 +102,85 @@ def _plain_name(activation) -> str | None:
     return activation.name if cls is not None and type(activation) is cls else None
 
 
-class CompiledSGD(FoldedSGD):
-    """:class:`FoldedSGD` with each batch's forward and backward pass compiled.
+def takes_the_compiled_pass(net, reducer, n_samples: int, engine: str) -> tuple[list[int], int] | None:
+    """The layer codes if this run takes the compiled pass (see the module's text), else None."""
+    if engine == "numpy" or reducer.size != 1 or any(net.dropout):
+        return None
+    if engine == "auto" and (n_samples * net.n_parameters < WORTH_COMPILING
+                             or any(_plain_name(layer.activation) not in FASTER_COMPILED
+                                    for layer in net.layers[:-1])):
+        return None
+    if not numba_installed():
+        if engine == "compiled":
+            raise ValueError("engine='compiled' needs Numba, which is not installed: pip install 'backprop[fast]'")
+        return None
+    try:
+        return _layer_codes(net)
+    except ImportError as error:  # a Numba that does not fit this NumPy, say: the NumPy path, or say so
+        if engine == "compiled":
+            raise ValueError(f"engine='compiled': Numba could not be loaded ({error})") from None
+        return None
 
-    Parameters
-    ----------
-    net, optimizer, guard, work, blas
-        As for :class:`FoldedSGD`; ``blas`` is a :class:`~backprop.core.training.blas.NumpysBLAS`.
-    codes : list of int
-        Each hidden layer's activation code.
-    kind : int
-        The output layer's code.
+
+class CompiledPass:
+    """The compiled ``forward_backward`` that :class:`CompiledSGD` and :class:`CompiledDescent` take on.
+
+    Set up by :meth:`compile` (after the update piece's own ``__init__``),
+    which loads, or compiles, the kernels for this network and times it.
     """
 
-    def __init__(self, net, optimizer, guard, work, blas, codes, kind):
-        super().__init__(net, optimizer, guard, work, blas)
+    limit = math.inf  # no product bound unless the step is folded (FoldedSGD sets its own)
+
+    def compile(self, codes, kind) -> None:
+        """Load or compile the kernels for this network (its dtype, layout and depth); time it."""
+        started = time.perf_counter()
         self.kernels = _kernels()
-        self.codes = np.asarray(codes, dtype=np.int64)
-        self.kind = int(kind)
-        self.gemm = ctypes.cast(blas.gemm, ctypes.c_void_p).value  # the function's address
-        self.ilp64 = ctypes.sizeof(blas.index) == 8
+        self.codes, self.kind = np.asarray(codes, dtype=np.int64), int(kind)
+        blas = blas_for(self.net.dtype)
+        self.gemm = ctypes.cast(blas.gemm, ctypes.c_void_p).value  # the functions' addresses
         self.gemv = ctypes.cast(blas.gemv, ctypes.c_void_p).value
-        self._weights: tuple = ()      # the arrays the tuples were made from
+        self.ilp64 = ctypes.sizeof(blas.index) == 8
+        self.fortran = bool(getattr(self, "transpose", False))  # FoldedSGD's Fortran-ordered working copies
+        self._weights: tuple = ()       # the arrays the tuples were made from
         self._tuples = None             # tuples of W and b, made again when an array is replaced
         self._batch: dict[int, tuple] = {}  # per batch size: see _arrays
         self._squares = None            # the batch's sum of squares of dC/dZ, from forward_backward
-
-    @staticmethod
-    def choose(net, optimizer, reducer, n_samples: int) -> tuple[list[int], int] | None:
-        """The layer codes if this run takes the compiled path (see the module's text), else None."""
-        wanted = getattr(optimizer, "compiled", False)
-        if wanted is False or not FoldedSGD.applies(net, optimizer, reducer):
-            return None
-        if wanted is None and (n_samples * net.n_parameters < WORTH_COMPILING
-                               or any(_plain_name(layer.activation) not in FASTER_COMPILED
-                                      for layer in net.layers[:-1])):
-            return None
-        if not numba_installed():
-            if wanted:
-                raise ValueError("SGD(compiled=True) needs Numba, which is not installed: "
-                                 "pip install 'backprop[fast]'")
-            return None
-        try:
-            return _layer_codes(net)
-        except ImportError as error:  # a Numba that does not fit this NumPy, say: the NumPy path, or say so
-            if wanted:
-                raise ValueError(f"SGD(compiled=True): Numba could not be loaded ({error})") from None
-            return None
+        self._warm_up()
+        self.compile_seconds = time.perf_counter() - started
 
     def forward_backward(self, batch, work, rng):
         """The batch's forward pass, losses and ``dC/dZ`` in one compiled call (NumPy's with sample weights)."""
         self._squares = None
         if batch.weights is not None:
             return super().forward_backward(batch, work, rng)
-        W, b = self._parameters()
         z, a, d, trace, losses, row, _ = self._arrays(batch.X)
-        squares = self.kernels.forward_backward(
-            self.gemm, self.ilp64, batch.X, batch.Y, W, b, z, a, d, self.codes, self.transpose, self.kind,
-            float(batch.scale), losses, row, max(self.optimizer.lr, 1.0), self.limit)
+        squares = self._run(batch.X, batch.Y, z, a, d, losses, row, float(batch.scale))
         self._squares = squares if squares >= 0 else None
-        return a[-1], losses, trace, list(d)
+        deltas = list(d)
+        self.gradients(trace, deltas)   # dC/dW where the update needs it
+        return a[-1], losses, trace, deltas
 
-    def step(self, batch_loss, trace, deltas, batch_weight, epoch, batch):
-        """Guard, then the folded step of every layer in one compiled call; as :meth:`FoldedSGD.step`.
-
-        A batch whose ``dC/dZ`` failed the kernel's bound (or that took the
-        NumPy path) goes through :meth:`FoldedSGD.step`, which finds it again
-        and takes :class:`Descent`'s path.
-        """
-        squares, self._squares = self._squares, None
-        if squares is None:
-            return super().step(batch_loss, trace, deltas, batch_weight, epoch, batch)
-        lr = self.optimizer.lr
-        self.guard.check_squares(batch_loss, squares, self.work.grads, trace, epoch, batch, lr)
-        self.optimizer.t += 1  # one step, as Optimizer.step counts them
+    def _run(self, X, Y, z, a, d, losses, row, scale) -> float:
         W, b = self._parameters()
-        z, a, d, _, _, _, ones = self._arrays(trace[0].a_prev)
-        self.kernels.fold(self.gemm, self.gemv, self.ilp64, trace[0].a_prev, W, b, a, d, self.transpose, lr, ones)
-        return 0.0
+        return self.kernels.forward_backward(self.gemm, self.ilp64, X, Y, W, b, z, a, d, self.codes, self.fortran,
+                                             self.kind, scale, losses, row, max(self.optimizer.lr, 1.0),
+                                             self.limit)
+
+    def _warm_up(self) -> None:
+        """Call each kernel once, on one row of zeros and copies of the weights, so that it is loaded now."""
+        net = self.net
+        X, Y = np.zeros((1, net.sizes[0]), net.dtype), np.zeros((1, net.sizes[-1]), net.dtype)
+        z, a, d, trace, losses, row, ones = self._arrays(X)
+        with self.working_copies():
+            W, b = (tuple(arr.copy(order="K") for arr in arrays) for arrays in self._parameters())
+            self.kernels.forward_backward(self.gemm, self.ilp64, X, Y, W, b, z, a, d, self.codes, self.fortran,
+                                          self.kind, 1.0, losses, row, 1.0, math.inf)
+            self.kernels.fold(self.gemm, self.gemv, self.ilp64, X, W, b, a, d, self.fortran, 0.0, ones)
+        self._batch.clear()
+        self._weights, self._tuples = (), None
 
     def _parameters(self):
-        """Tuples of the layers' ``W`` and ``b``, made again if an array was replaced (set_weights)."""
+        """Tuples of the layers' ``W`` and ``b``, made again if an array was replaced (``layer.W = ...``)."""
         arrays = tuple(arr for layer in self.net.layers for arr in (layer.W, layer.b))
         if len(arrays) != len(self._weights) or any(x is not y for x, y in zip(arrays, self._weights)):
             self._weights = arrays
@@ -196,11 +210,63 @@ class CompiledSGD(FoldedSGD):
         return kept
 
 
-def choose_update(net, optimizer, reducer, guard, work, n_samples: int = 0) -> Descent:
-    """:class:`CompiledSGD` where the run takes it, else :func:`.update.choose_update`'s choice."""
-    codes = CompiledSGD.choose(net, optimizer, reducer, n_samples)
-    if codes is not None:
-        blas = blas_for(net.dtype)
-        if isinstance(blas, NumpysBLAS):
-            return CompiledSGD(net, optimizer, guard, work, blas, *codes)
-    return choose_uncompiled(net, optimizer, reducer, guard, work)
+class CompiledDescent(CompiledPass, Descent):
+    """:class:`~backprop.core.training.update.Descent` with each batch's ``dC/dZ`` from the compiled pass.
+
+    Parameters
+    ----------
+    net, optimizer, guard, work
+        As for :class:`Descent`.
+    codes, kind
+        The layers' kernel codes (:func:`takes_the_compiled_pass`).
+    """
+
+    def __init__(self, net, optimizer, guard, work, codes, kind):
+        Descent.__init__(self, net, optimizer, guard, work)
+        self.compile(codes, kind)
+
+
+class CompiledSGD(CompiledPass, FoldedSGD):
+    """:class:`FoldedSGD` with each batch's forward and backward pass and its step compiled.
+
+    Parameters
+    ----------
+    net, optimizer, guard, work, blas
+        As for :class:`FoldedSGD`; ``blas`` is a :class:`~backprop.core.training.blas.NumpysBLAS`.
+    codes, kind
+        The layers' kernel codes (:func:`takes_the_compiled_pass`).
+    """
+
+    def __init__(self, net, optimizer, guard, work, blas, codes, kind):
+        FoldedSGD.__init__(self, net, optimizer, guard, work, blas)
+        self.compile(codes, kind)
+
+    def step(self, batch_loss, trace, deltas, batch_weight, epoch, batch):
+        """Guard, then the folded step of every layer in one compiled call; as :meth:`FoldedSGD.step`.
+
+        A batch whose ``dC/dZ`` failed the kernel's bound (or that took the
+        NumPy path) goes through :meth:`FoldedSGD.step`, which finds it again
+        and takes :class:`Descent`'s path.
+        """
+        squares, self._squares = self._squares, None
+        if squares is None:
+            return super().step(batch_loss, trace, deltas, batch_weight, epoch, batch)
+        lr = self.optimizer.lr
+        self.guard.check_squares(batch_loss, squares, self.work.grads, trace, epoch, batch, lr)
+        self.optimizer.t += 1  # one step, as Optimizer.step counts them
+        W, b = self._parameters()
+        X = trace[0].a_prev
+        z, a, d, _, _, _, ones = self._arrays(X)
+        self.kernels.fold(self.gemm, self.gemv, self.ilp64, X, W, b, a, d, self.fortran, lr, ones)
+        return 0.0
+
+
+def choose_update(net, optimizer, reducer, guard, work, n_samples: int = 0, engine: str = "auto") -> Descent:
+    """The update piece for this run: :func:`.update.choose_update`'s, on the compiled pass where it is taken."""
+    chosen = choose_uncompiled(net, optimizer, reducer, guard, work)
+    codes = takes_the_compiled_pass(net, reducer, n_samples, engine)
+    if codes is None or blas_for(net.dtype).__class__ is not NumpysBLAS:
+        return chosen
+    if type(chosen) is FoldedSGD:
+        return CompiledSGD(net, optimizer, guard, work, chosen.blas, *codes)
+    return CompiledDescent(net, optimizer, guard, work, *codes)

@@ -15,6 +15,7 @@ from ..optimizers import Optimizer, get_optimizer, get_schedule
 from ..validation import check_positive_int, check_rng, check_sample_weight
 from .batches import LocalBatches, ShardBatches, is_sparse, split_validation
 from .callbacks import Checkpoints, EarlyStopping, LearningRate, as_callback
+from .compiled import ENGINES
 from .guard import Guard
 from .loop import TrainingLoop
 from .reduce import AllReduce, Communicator, Local
@@ -42,7 +43,8 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         mode: str | None = None, reduce_lr_on_plateau=None,
         callbacks: Iterable = (), task: str | None = None, checkpoint: Callable | None = None,
         checkpoint_every: int = 1, resume: TrainingState | None = None,
-        should_stop: Callable[[], bool] | None = None, comm: Communicator | None = None) -> History:
+        should_stop: Callable[[], bool] | None = None, comm: Communicator | None = None,
+        engine: str = "auto") -> History:
     """Train ``net`` by mini-batch gradient descent; return the history.
 
     Parameters
@@ -134,6 +136,17 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         ``should_stop`` run on every process (a stop asked by any stops all);
         ``checkpoint`` runs on rank 0 alone, and the state it gets does not
         depend on the number of processes.
+    engine : {"auto", "numpy", "compiled"}, default "auto"
+        Where each batch's forward and backward pass runs: NumPy's calls, or
+        one compiled call per batch around the same BLAS products (Numba,
+        ``pip install 'backprop[fast]'``; :mod:`backprop.core.training.compiled`).
+        ``"compiled"`` wherever the network allows it (one process, no
+        dropout, sigmoid, tanh, ReLU or identity layers with biases, a
+        squared-error output or softmax with cross-entropy); ``"auto"`` where
+        that is faster: Numba installed, ReLU or identity hidden layers, and
+        at least 1e9 samples times parameters. The same formulas: bit for bit
+        the NumPy path's where the operations are the same, else to the last
+        place or two (``exp``, ``log`` and ``tanh`` are the C library's).
 
     Returns
     -------
@@ -154,6 +167,8 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     validation_split = check_fraction(validation_split, "validation_split")
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     rng = check_rng(seed)
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}; got {engine!r}")
     reducer = Local() if comm is None else AllReduce(comm)
 
     if is_sparse(X) and comm is not None:
@@ -189,7 +204,7 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
     loop = TrainingLoop(net, batches, reducer, opt, policies, hooks, task, rng, dropout_rng, validation,
                         shuffle, Guard(History(task=task)), finite,
                         checkpoints=None if save is None else Checkpoints(save, checkpoint_every),
-                        should_stop=should_stop)
+                        should_stop=should_stop, engine=engine)
     first_epoch, first_batch = (1, 0) if resume is None else loop.restore(resume)
     with loop.update.working_copies():
         return loop.run(epochs, first_epoch, first_batch)

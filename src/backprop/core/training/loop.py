@@ -52,10 +52,13 @@ class TrainingLoop:
     should_stop : callable or None
     update : Descent or FoldedSGD, optional
         How each batch's ``dC/dZ`` becomes the step; :func:`.compiled.choose_update` if omitted.
+    engine : {"auto", "numpy", "compiled"}
+        Whether each batch's forward and backward pass is compiled (:mod:`.compiled`).
     """
 
     def __init__(self, net, batches, reducer, optimizer, policies, callbacks, task, rng, dropout_rng,
-                 validation, shuffle, guard, monitor="loss", checkpoints=None, should_stop=None, update=None):
+                 validation, shuffle, guard, monitor="loss", checkpoints=None, should_stop=None, update=None,
+                 engine="auto"):
         self.net, self.batches, self.reducer, self.optimizer = net, batches, reducer, optimizer
         self.policies, self.hooks = list(policies), list(callbacks)
         self.callbacks = self.policies + self.hooks  # in the order of an epoch's start
@@ -66,7 +69,9 @@ class TrainingLoop:
         self.work = Workspace(net.parameters(), net.dtype)
         self.monitor = monitor
         self.update = update if update is not None else choose_update(net, optimizer, reducer, guard, self.work,
-                                                                              n_samples=batches.n)
+                                                                              n_samples=batches.n, engine=engine)
+        self.history.engine = "compiled" if hasattr(self.update, "kernels") else "numpy"
+        self.history.compile_seconds = getattr(self.update, "compile_seconds", None)
         self.outputs = np.zeros((batches.n, net.sizes[-1]), dtype=net.dtype)  # each batch's, in epoch order
         self.order, self.loss_sum, self.weight_done = None, 0.0, 0.0
         self._spread = None

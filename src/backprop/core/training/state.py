@@ -18,7 +18,9 @@ class History:
     ``val_accuracy`` for classifiers; ``r2``, ``mae``, ``val_r2``, ``val_mae``
     for regressors. The training metrics come from each batch's outputs during
     the epoch (before that batch's update), the validation ones from the
-    weights at the end of the epoch.
+    weights at the end of the epoch. ``engine`` says whether the batches ran
+    on the NumPy path or the compiled pass, and ``compile_seconds`` how long
+    loading (or compiling) the latter took, before the first epoch.
     """
 
     task: str
@@ -26,6 +28,8 @@ class History:
     best_epoch: int | None = None
     stopped_early: bool = False
     stop_reason: str | None = None
+    engine: str = "numpy"
+    compile_seconds: float | None = None
 
     def __getitem__(self, key: str) -> list:
         """The values of one metric over the epochs, e.g. ``history["val_loss"]``."""
@@ -50,7 +54,8 @@ class History:
     def from_dict(cls, data: dict) -> "History":
         return cls(task=data["task"], epochs=[dict(e) for e in data.get("epochs", [])],
                    best_epoch=data.get("best_epoch"), stopped_early=bool(data.get("stopped_early")),
-                   stop_reason=data.get("stop_reason"))
+                   stop_reason=data.get("stop_reason"), engine=data.get("engine", "numpy"),
+                   compile_seconds=data.get("compile_seconds"))
 
 
 @dataclass
