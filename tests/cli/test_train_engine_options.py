@@ -96,3 +96,25 @@ def test_schedule_cosine_anneals_over_the_epochs_given(capsys):
     assert code == 0, err
     lrs = [r["lr"] for r in json.loads(out)["history"]["epochs"]]
     assert lrs == pytest.approx([0.01 * (1 + np.cos(np.pi * e / 5)) / 2 for e in range(5)])
+
+
+def test_the_engine_option_reaches_fit_from_a_flag_and_from_a_recipe(capsys, tmp_path, monkeypatch):
+    from backprop.core.training import compiled
+
+    asked = []
+    real = compiled.takes_the_compiled_pass
+    monkeypatch.setattr(compiled, "takes_the_compiled_pass", lambda *a: asked.append(a[-1]) or real(*a))
+    args = ["train", "--dataset", "iris", "--hidden", "8", "--epochs", "2", "--json", "--quiet"]
+    code, numpy_run, err = run(capsys, *args, "--engine", "numpy")
+    assert code == 0, err
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[train]\nengine = "compiled"\n')
+    if compiled.numba_installed():
+        code, compiled_run, err = run(capsys, *args, "--recipe", recipe)
+        assert code == 0, err
+        assert json.loads(compiled_run)["loss"] == pytest.approx(json.loads(numpy_run)["loss"], rel=1e-9)
+    assert asked[:2] == ["numpy", "compiled"][:len(asked)] and asked
+    recipe.write_text('[train]\nengine = "jit"\n')
+    code, out, err = run(capsys, *args, "--recipe", recipe)
+    assert code == 2 and "engine must be one of 'auto', 'numpy', 'compiled'; got 'jit'" in err
+    assert "Traceback" not in err

@@ -22,6 +22,7 @@ from .._version import __version__
 from ..checkpoint import CHECKPOINT_FILE, checkpoint_lock, load_checkpoint, save_checkpoint
 from ..core import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, Momentum, NonFiniteError, TrainingInterrupted
 from ..core.training import balanced_class_weights
+from ..core.training.compiled import ENGINES
 from ..data import DATASETS, PREPROCESSORS
 from .defaults import auto_epochs, check_loss_suits, stop_summary
 from .memory import check_training_fits
@@ -67,6 +68,7 @@ DEFAULTS = {
     "max_norm": None,
     "class_weight": None,
     "refit_all": False,
+    "engine": "auto",
 }
 
 
@@ -129,6 +131,8 @@ def add_parser(sub) -> None:
     opt.add_argument("--class-weight", choices=["balanced"],
                      help="weigh each class's samples so every class counts the same (classification)")
     opt.add_argument("--preprocess", choices=sorted(PREPROCESSORS), help="feature scaling (default standardize)")
+    opt.add_argument("--engine", choices=ENGINES, help="auto (default), numpy, or compiled: each batch's "
+                     "forward and backward pass compiled by Numba (pip install 'backprop[fast]')")
 
     opt.add_argument("--refit-all", action="store_true", default=None,
                      help="train the final model on every row, the validation split included (MNIST: all "
@@ -438,7 +442,7 @@ def _fit_once(args, options, source, state, model, saved, stop, comm, *, searchi
             optimizer_options=optimizer_options, early_stopping=options["early_stopping"],
             patience=options["patience"], callbacks=[progress] if progress else [],
             checkpoint=save, checkpoint_every=args.checkpoint_every or 1, resume=state, should_stop=stop,
-            comm=comm,
+            comm=comm, engine=options.get("engine", "auto"),
         )
     except TrainingInterrupted as interrupted:
         if progress is not None:

@@ -35,6 +35,7 @@ OPTIONS = {
     "clip_norm": float, "schedule": str, "batch_size": int, "epochs": int, "seed": int, "dtype": str,
     "validation_split": float, "early_stopping": bool, "patience": int, "preprocess": str, "n_samples": int,
     "dropout": list, "input_dropout": float, "max_norm": float, "class_weight": str, "refit_all": bool,
+    "engine": str,
 }
 MAX_RECIPE_BYTES = 1_000_000
 MAX_RECIPE_DEPTH = 8  # a recipe is a table of options; hidden = [300, 100] nests 2 deep
