@@ -32,7 +32,7 @@ Beside the floor stands the arithmetic limit: the FLOPs of those products
 per epoch over the rate of one large GEMM (``n = 2048``) measured in the same
 run, in its own process, per dtype.
 
-``backprop_numpy``, ``backprop_readable`` (``Network.fit`` with ``SGD(fold=False)``: ``dC/dW``
+``backprop_readable`` (``Network.fit`` with ``SGD(fold=False)``: ``dC/dW``
 formed, then ``w <- w - lr * dC/dW``, the engine before issue 18) and the
 prototypes of a faster engine in ``benchmarks/prototypes/`` (``numpy_lean``,
 ``numpy_gemm``, ``numba``, ``numba_gemm``, ``numba_gemm_t``) are
@@ -75,8 +75,8 @@ from epoch_timers import GEMM_N, JAX, PROTOTYPES, child, flops_per_epoch
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
-IMPLEMENTATIONS = ("backprop", "pytorch", "jax_scan", "jax_loop", "sklearn", "floor")
-PEERS = ("pytorch", "jax_scan", "jax_loop", "sklearn", "floor", "limit", *PROTOTYPES)
+IMPLEMENTATIONS = ("backprop", "backprop_numpy", "pytorch", "jax_scan", "jax_loop", "sklearn", "floor")
+PEERS = ("backprop_numpy", "pytorch", "jax_scan", "jax_loop", "sklearn", "floor", "limit", *PROTOTYPES)
 
 
 # -- the grid -------------------------------------------------------------------
@@ -216,9 +216,9 @@ def summarise(results: dict, rates: dict, configs: list[dict], baseline: str = "
     return rows
 
 
-NAMES = {"backprop": "backprop", "pytorch": "PyTorch", "jax_scan": "JAX scan", "jax_loop": "JAX loop",
-         "sklearn": "sklearn",
-         "floor": "floor", "limit": "limit", **{p: p for p in PROTOTYPES}}
+NAMES = {"backprop": "backprop", "backprop_numpy": "backprop_numpy", "pytorch": "PyTorch", "jax_scan": "JAX scan",
+         "jax_loop": "JAX loop", "sklearn": "sklearn", "floor": "floor", "limit": "limit",
+         **{p: p for p in PROTOTYPES}}
 
 
 def markdown(rows: list[dict], info: dict, rates: dict, source: str, repeats: int,

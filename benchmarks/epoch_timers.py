@@ -202,9 +202,8 @@ def time_jax(X, y, config, impl) -> dict:
     return run(X, np.eye(10, dtype=X.dtype)[y], weights, order, config, LR, scan=impl == "jax_scan")
 
 
-# Chosen with --impls only: the engine on its NumPy path (engine="numpy"), its readable update
-# (SGD(fold=False)), and the prototypes.
-PROTOTYPES = ("backprop_numpy", "backprop_readable", "numpy_lean", "numpy_gemm", "numpy_gemm_t", "numba", "numba_gemm",
+# Chosen with --impls only: the engine's readable update (SGD(fold=False)), and the prototypes.
+PROTOTYPES = ("backprop_readable", "numpy_lean", "numpy_gemm", "numpy_gemm_t", "numba", "numba_gemm",
               "numba_gemm_t")
 
 
