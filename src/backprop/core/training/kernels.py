@@ -189,22 +189,34 @@ def _constants(like, first, second):
 
 @_jit
 def _activate(code, z, b, a):
-    """``z_j <- z_j + b_j`` and ``a_j = g(z_j)``, one pass (Activation.value)."""
+    """``z_j <- z_j + b_j`` and ``a_j = g(z_j)``, one pass (Activation.value).
+
+    One loop per activation, so that the compiler can vectorise each.
+    """
     one, zero, _, _ = _constants(z, 0.0, 0.0)
     M, N = z.shape
     for i in range(M):
-        for j in range(N):
-            v = z[i, j] + b[j]
-            z[i, j] = v
-            if code == _SIGMOID:
-                out = one / (math.exp(-v) + one)
-            elif code == _TANH:
-                out = math.tanh(v)
-            elif code == _RELU:
-                out = v if (v >= zero or v != v) else zero
-            else:
-                out = v
-            a[i, j] = out
+        zi, ai = z[i], a[i]
+        if code == _SIGMOID:
+            for j in range(N):
+                v = zi[j] + b[j]
+                zi[j] = v
+                ai[j] = one / (math.exp(-v) + one)
+        elif code == _TANH:
+            for j in range(N):
+                v = zi[j] + b[j]
+                zi[j] = v
+                ai[j] = math.tanh(v)
+        elif code == _RELU:
+            for j in range(N):
+                v = zi[j] + b[j]
+                zi[j] = v
+                ai[j] = v if (v >= zero or v != v) else zero
+        else:
+            for j in range(N):
+                v = zi[j] + b[j]
+                zi[j] = v
+                ai[j] = v
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"reassoc"})
@@ -220,17 +232,20 @@ def _sum_of_squares(A):
 
 @_jit
 def _delta_in_place(code, z, a, d):
-    """``d <- dC/da * g'(z)`` where ``d`` holds ``dC/da`` (Activation.backward)."""
+    """``d <- dC/da * g'(z)`` where ``d`` holds ``dC/da`` (Activation.backward); one loop per activation."""
     one, zero, _, _ = _constants(z, 0.0, 0.0)
     M, N = z.shape
     for i in range(M):
-        for j in range(N):
-            if code == _SIGMOID:
-                d[i, j] = ((one - a[i, j]) * a[i, j]) * d[i, j]
-            elif code == _TANH:
-                d[i, j] = (one - a[i, j] * a[i, j]) * d[i, j]
-            elif code == _RELU:
-                d[i, j] = d[i, j] * (one if z[i, j] > zero else zero)
+        zi, ai, di = z[i], a[i], d[i]
+        if code == _SIGMOID:
+            for j in range(N):
+                di[j] = ((one - ai[j]) * ai[j]) * di[j]
+        elif code == _TANH:
+            for j in range(N):
+                di[j] = (one - ai[j] * ai[j]) * di[j]
+        elif code == _RELU:
+            for j in range(N):
+                di[j] = di[j] * (one if zi[j] > zero else zero)
 
 
 @_jit
