@@ -58,7 +58,7 @@ __all__ = ["CompiledDescent", "CompiledSGD", "ENGINES", "FASTER_COMPILED", "WORT
 #: ``fit``'s ``engine`` values.
 ENGINES = ("auto", "numpy", "compiled")
 #: Samples times parameters from which ``engine="auto"`` compiles: MNIST on 784-300-10 is 1.4e10, scikit-learn's
-#: digits on 64-32-10 2.1e6. Loading Numba and the cached kernels takes about half a second.
+#: digits on 64-32-10 2.1e6. Loading Numba and the cached kernels takes 0.2-0.3 s.
 WORTH_COMPILING = 1e9
 #: The hidden activations ``engine="auto"`` compiles: those without a transcendental function.
 FASTER_COMPILED = frozenset({"relu", "identity"})
