@@ -107,12 +107,17 @@ def test_the_engine_option_reaches_fit_from_a_flag_and_from_a_recipe(capsys, tmp
     args = ["train", "--dataset", "iris", "--hidden", "8", "--epochs", "2", "--json", "--quiet"]
     code, numpy_run, err = run(capsys, *args, "--engine", "numpy")
     assert code == 0, err
+    assert json.loads(numpy_run)["history"]["engine"] == "numpy"
     recipe = tmp_path / "r.toml"
     recipe.write_text('[train]\nengine = "compiled"\n')
     if compiled.numba_installed():
         code, compiled_run, err = run(capsys, *args, "--recipe", recipe)
         assert code == 0, err
         assert json.loads(compiled_run)["loss"] == pytest.approx(json.loads(numpy_run)["loss"], rel=1e-9)
+        assert json.loads(compiled_run)["history"]["engine"] == "compiled"
+        assert json.loads(compiled_run)["history"]["compile_seconds"] > 0
+        code, out, err = run(capsys, *args[:-2], "--recipe", recipe)  # the table says so too
+        assert code == 0 and "compiled" in out, err
     assert asked[:2] == ["numpy", "compiled"][:len(asked)] and asked
     recipe.write_text('[train]\nengine = "jit"\n')
     code, out, err = run(capsys, *args, "--recipe", recipe)

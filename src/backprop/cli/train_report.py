@@ -42,7 +42,9 @@ def _summary(model, history, final, seconds, data_name, train, validation, writt
                              f"({model.network.n_parameters:,} parameters, "
                              f"{', '.join(l.activation.name for l in model.network.layers)}; "
                              f"loss {model.network.loss_fn.name})")
-    table.add_row("epochs", f"{len(history)} in {seconds:.1f} s; {stop['reason']}")
+    engine = (f" on the compiled pass (loaded in {history.compile_seconds:.2f} s)"
+              if history.engine == "compiled" else "")
+    table.add_row("epochs", f"{len(history)} in {seconds:.1f} s{engine}; {stop['reason']}")
     for key, value in final.items():
         if key in ("epoch", "seconds"):
             continue

@@ -6,12 +6,14 @@ Imported only by :mod:`.compiled`, and only where Numba is installed (the
 :func:`forward_backward` does, for one mini-batch, what the loop's NumPy path
 does with :meth:`Network.forward_train`, :meth:`Network.per_sample_loss` and
 :meth:`Network.deltas`: ``Z = A_prev W^T`` through the very ``cblas_?gemm``
-entry ``np.matmul`` calls (NumPy's own OpenBLAS, handed in as a ctypes
-function), then one pass per layer over ``Z`` where NumPy makes three to
+entry ``np.matmul`` calls (NumPy's own OpenBLAS, handed in as the function's
+address), then one pass per layer over ``Z`` where NumPy makes three to
 five: ``z_j + b_j`` and ``a_j = g(z_j)``; at the output the loss ``C_i`` and
 ``dC_i/dz_j`` row by row; going back, ``dC/da_k = sum_j dC/dz_j w_jk`` by
-``?gemm`` and ``dC/dz = dC/da * g'(z)`` in place. The update stays where it
-is (:class:`~backprop.core.training.update.FoldedSGD`).
+``?gemm`` and ``dC/dz = dC/da * g'(z)`` in place. :func:`fold` takes plain
+SGD's folded step of every layer, with the calls
+:class:`~backprop.core.training.blas.NumpysBLAS` makes for
+:class:`~backprop.core.training.update.FoldedSGD`.
 
 Each formula is the one in :mod:`backprop.core.activations` and
 :mod:`backprop.core.losses`, written per element in the same order of
@@ -34,7 +36,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-__all__ = ["ACTIVATIONS", "OUTPUTS", "forward_backward"]
+__all__ = ["ACTIVATIONS", "OUTPUTS", "fold", "forward_backward"]
 
 #: The activations compiled here, by name, and their codes.
 ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
