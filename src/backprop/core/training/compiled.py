@@ -19,7 +19,7 @@ It is a piece the update pieces of :mod:`.update` take on:
 A run can take it with one process, no dropout, and layers the kernels
 compile (:data:`~backprop.core.training.kernels.ACTIVATIONS` with biases, an
 output of :data:`~backprop.core.training.kernels.OUTPUTS`); a batch with
-sample weights takes the NumPy path. Whether it does is ``fit``'s
+sample weights, or of one row, takes the NumPy path. Whether it does is ``fit``'s
 ``engine``: ``"compiled"`` wherever it can (an error without Numba),
 ``"numpy"`` never, ``"auto"`` (the default) where it is faster: Numba is
 installed, the work per epoch (samples times parameters) is at least
@@ -149,9 +149,14 @@ class CompiledPass:
         self.compile_seconds = time.perf_counter() - started
 
     def forward_backward(self, batch, work, rng):
-        """The batch's forward pass, losses and ``dC/dZ`` in one compiled call (NumPy's with sample weights)."""
+        """The batch's forward pass, losses and ``dC/dZ`` in one compiled call.
+
+        A batch with sample weights, or of one row (where ``np.matmul`` calls
+        ``?gemv`` rather than ``?gemm``, which rounds otherwise), takes the
+        NumPy path.
+        """
         self._squares = None
-        if batch.weights is not None:
+        if batch.weights is not None or batch.X.shape[0] < 2:
             return super().forward_backward(batch, work, rng)
         z, a, d, trace, losses, row, _ = self._arrays(batch.X)
         squares = self._run(batch.X, batch.Y, z, a, d, losses, row, float(batch.scale))
