@@ -52,8 +52,8 @@ from .blas import NumpysBLAS, blas_for
 from .update import Descent, FoldedSGD
 from .update import choose_update as choose_uncompiled
 
-__all__ = ["CompiledDescent", "CompiledSGD", "ENGINES", "FASTER_COMPILED", "WORTH_COMPILING", "choose_update",
-           "numba_installed"]
+__all__ = ["CompiledDescent", "CompiledPass", "CompiledSGD", "ENGINES", "FASTER_COMPILED", "WORTH_COMPILING",
+           "choose_update", "numba_installed", "takes_the_compiled_pass"]
 
 #: ``fit``'s ``engine`` values.
 ENGINES = ("auto", "numpy", "compiled")

@@ -18,7 +18,7 @@ import numpy as np
 from ..workspace import Workspace
 from .state import History, NonFiniteError, TrainingInterrupted, TrainingState
 from .tasks import evaluate, target_spread, task_metrics
-from .compiled import choose_update
+from .compiled import CompiledPass, choose_update
 
 __all__ = ["TrainingLoop"]
 
@@ -70,7 +70,7 @@ class TrainingLoop:
         self.monitor = monitor
         self.update = update if update is not None else choose_update(net, optimizer, reducer, guard, self.work,
                                                                               n_samples=batches.n, engine=engine)
-        self.history.engine = "compiled" if hasattr(self.update, "kernels") else "numpy"
+        self.history.engine = "compiled" if isinstance(self.update, CompiledPass) else "numpy"
         self.history.compile_seconds = getattr(self.update, "compile_seconds", None)
         self.outputs = np.zeros((batches.n, net.sizes[-1]), dtype=net.dtype)  # each batch's, in epoch order
         self.order, self.loss_sum, self.weight_done = None, 0.0, 0.0
