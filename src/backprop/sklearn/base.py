@@ -292,6 +292,7 @@ class BaseMLP(BaseEstimator):
         if history.best_epoch is not None:
             self.history_.best_epoch = history.best_epoch + offset
         self.history_.stopped_early, self.history_.stop_reason = history.stopped_early, history.stop_reason
+        self.history_.engine, self.history_.compile_seconds = history.engine, history.compile_seconds
         self.n_iter_ = len(history)
         self.t_ += n * len(history)
         if "val_loss" in history.epochs[0] if history.epochs else False:

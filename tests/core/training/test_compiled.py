@@ -279,3 +279,14 @@ def test_the_cached_kernels_run_in_a_fresh_process():
     for _ in range(2):  # the first may compile and write the cache; the second loads it
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_an_estimator_on_a_large_relu_run_takes_the_compiled_pass_and_says_so(monkeypatch):
+    from backprop.sklearn import MLPClassifier
+
+    monkeypatch.setattr(compiled_module, "WORTH_COMPILING", 1000)  # a small run counts as large
+    X, Y = data()
+    clf = MLPClassifier((16,), solver="sgd", max_iter=3, random_state=0).fit(X, Y.argmax(axis=1))
+    assert clf.history_.engine == "compiled" and clf.history_.compile_seconds > 0
+    clf = MLPClassifier((16,), activation="tanh", solver="sgd", max_iter=3, random_state=0)
+    assert clf.fit(X, Y.argmax(axis=1)).history_.engine == "numpy"
