@@ -19,7 +19,8 @@ import pytest
 import backprop as bp
 from backprop.core.optimizers import SGD
 from backprop.core.training import NonFiniteError, compiled as compiled_module
-from backprop.core.training.compiled import WORTH_COMPILING, CompiledDescent, CompiledSGD, choose_update
+from backprop.core.training.compiled import (WORTH_COMPILING, CompiledDescent, CompiledPass, CompiledSGD,
+                                             choose_update)
 from backprop.core.training.reduce import Local
 from backprop.core.training.update import Descent, FoldedSGD
 
@@ -254,12 +255,25 @@ def test_compiled_true_without_numba_says_how_to_install_it(monkeypatch):
     assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9, engine="auto")) is FoldedSGD
 
 
-def test_a_numba_that_cannot_be_loaded_leaves_the_numpy_path_or_says_why(monkeypatch):
+def test_kernels_that_fail_to_compile_leave_the_numpy_path_with_a_warning_unless_asked_for(monkeypatch):
+    def failing(self):
+        raise RuntimeError("LLVM ran out of memory")
+
+    monkeypatch.setattr(CompiledPass, "_warm_up", failing)
+    with pytest.warns(RuntimeWarning, match="LLVM ran out of memory.*training on the NumPy path"):
+        assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9, engine="auto")) is FoldedSGD
+    with pytest.raises(RuntimeError, match="LLVM ran out of memory"):
+        taken(network(EXACT[0]), SGD(0.1))
+
+
+@pytest.mark.parametrize("failure", [ImportError("Numba needs NumPy 2.3 or less"),
+                                     RuntimeError("cannot cache function: no locator available")])
+def test_a_numba_that_cannot_be_loaded_leaves_the_numpy_path_or_says_why(monkeypatch, failure):
     def broken():
-        raise ImportError("Numba needs NumPy 2.3 or less")
+        raise failure
 
     monkeypatch.setattr(compiled_module, "_kernels", broken)
-    with pytest.raises(ValueError, match=r"Numba could not be loaded \(Numba needs NumPy 2.3 or less\)"):
+    with pytest.raises(ValueError, match=rf"Numba could not be loaded \({str(failure)[:20]}"):
         taken(network(EXACT[0]), SGD(0.1))
     assert type(taken(network(EXACT[0]), SGD(0.1), n_samples=10**9, engine="auto")) is FoldedSGD
 
@@ -281,6 +295,7 @@ def test_the_cached_kernels_run_in_a_fresh_process():
         assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # three epochs do not converge, and it says so
 def test_an_estimator_on_a_large_relu_run_takes_the_compiled_pass_and_says_so(monkeypatch):
     from backprop.sklearn import MLPClassifier
 

@@ -45,6 +45,7 @@ import functools
 import importlib.util
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -116,7 +117,8 @@ def takes_the_compiled_pass(net, reducer, n_samples: int, engine: str) -> tuple[
         return None
     try:
         return _layer_codes(net)
-    except ImportError as error:  # a Numba that does not fit this NumPy, say: the NumPy path, or say so
+    except (ImportError, RuntimeError, OSError) as error:
+        # A Numba that does not fit this NumPy, or no folder to cache its code in: the NumPy path, or say so.
         if engine == "compiled":
             raise ValueError(f"engine='compiled': Numba could not be loaded ({error})") from None
         return None
@@ -272,6 +274,13 @@ def choose_update(net, optimizer, reducer, guard, work, n_samples: int = 0, engi
     codes = takes_the_compiled_pass(net, reducer, n_samples, engine)
     if codes is None or blas_for(net.dtype).__class__ is not NumpysBLAS:
         return chosen
-    if type(chosen) is FoldedSGD:
-        return CompiledSGD(net, optimizer, guard, work, chosen.blas, *codes)
-    return CompiledDescent(net, optimizer, guard, work, *codes)
+    try:
+        if type(chosen) is FoldedSGD:
+            return CompiledSGD(net, optimizer, guard, work, chosen.blas, *codes)
+        return CompiledDescent(net, optimizer, guard, work, *codes)
+    except Exception as error:  # Numba failed to load or compile the kernels here
+        if engine == "compiled":
+            raise
+        warnings.warn(f"the compiled pass could not be loaded ({type(error).__name__}: {error}); "
+                      "training on the NumPy path", RuntimeWarning, stacklevel=2)
+        return chosen
