@@ -144,7 +144,8 @@ def fit(net, X, Y, *, epochs: int = 10, batch_size: int = 32, optimizer="sgd", l
         dropout, sigmoid, tanh, ReLU or identity layers with biases, a
         squared-error output or softmax with cross-entropy); ``"auto"`` where
         that is faster: Numba installed, ReLU or identity hidden layers, and
-        at least 1e9 samples times parameters. The same formulas: bit for bit
+        at least 1e9 samples times parameters (and, where Numba cannot load
+        or compile the kernels, a ``RuntimeWarning`` and the NumPy path). The same formulas: bit for bit
         the NumPy path's where the operations are the same, else to the last
         place or two (``exp``, ``log`` and ``tanh`` are the C library's).
 
