@@ -161,17 +161,14 @@ class CompiledPass:
         if batch.weights is not None or batch.X.shape[0] < 2:
             return super().forward_backward(batch, work, rng)
         z, a, d, trace, losses, row, _ = self._arrays(batch.X)
-        squares = self._run(batch.X, batch.Y, z, a, d, losses, row, float(batch.scale))
+        W, b = self._parameters()
+        squares = self.kernels.forward_backward(
+            self.gemm, self.ilp64, batch.X, batch.Y, W, b, z, a, d, self.codes, self.fortran, self.kind,
+            float(batch.scale), losses, row, max(self.optimizer.lr, 1.0), self.limit)
         self._squares = squares if squares >= 0 else None
         deltas = list(d)
         self.gradients(trace, deltas)   # dC/dW where the update needs it
         return a[-1], losses, trace, deltas
-
-    def _run(self, X, Y, z, a, d, losses, row, scale) -> float:
-        W, b = self._parameters()
-        return self.kernels.forward_backward(self.gemm, self.ilp64, X, Y, W, b, z, a, d, self.codes, self.fortran,
-                                             self.kind, scale, losses, row, max(self.optimizer.lr, 1.0),
-                                             self.limit)
 
     def _warm_up(self) -> None:
         """Call each kernel once, on one row of zeros and copies of the weights, so that it is loaded now."""
