@@ -38,14 +38,15 @@ from numba.extending import intrinsic
 
 __all__ = ["ACTIVATIONS", "OUTPUTS", "fold", "forward_backward"]
 
+_IDENTITY, _SIGMOID, _TANH, _RELU = range(4)
+_MSE_IDENTITY, _MSE_SIGMOID, _SSE_IDENTITY, _SSE_SIGMOID, _SOFTMAX_CROSS_ENTROPY = range(5)
 #: The activations compiled here, by name, and their codes.
-ACTIVATIONS = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
+ACTIVATIONS = {"identity": _IDENTITY, "sigmoid": _SIGMOID, "tanh": _TANH, "relu": _RELU}
 #: The output layers compiled here: (activation, loss) -> code. Softmax with
 #: cross-entropy is the fused pair of :class:`~backprop.core.losses.SoftmaxCrossEntropy`.
-OUTPUTS = {("identity", "mse"): 0, ("sigmoid", "mse"): 1, ("identity", "sse"): 2, ("sigmoid", "sse"): 3,
-           ("softmax", "cross_entropy"): 4}
+OUTPUTS = {("identity", "mse"): _MSE_IDENTITY, ("sigmoid", "mse"): _MSE_SIGMOID, ("identity", "sse"): _SSE_IDENTITY,
+           ("sigmoid", "sse"): _SSE_SIGMOID, ("softmax", "cross_entropy"): _SOFTMAX_CROSS_ENTROPY}
 
-_IDENTITY, _SIGMOID, _TANH, _RELU = 0, 1, 2, 3
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 _jit = nb.njit(cache=True, nogil=True)
@@ -257,10 +258,10 @@ def _output(kind, z, b, y, a, d, losses, scale, row):
     ``row`` is scratch of one row's length. Returns the sum of ``(dC_i/dz_j)^2``.
     """
     M, N = z.shape
-    mean = kind == 0 or kind == 1
+    mean = kind == _MSE_IDENTITY or kind == _MSE_SIGMOID
     one, _, s, factor = _constants(z, scale, 2.0 / N if mean else 2.0)
     _, _, n_out, _ = _constants(z, N, 0.0)
-    if kind == 4:  # softmax and cross-entropy (SoftmaxCrossEntropy)
+    if kind == _SOFTMAX_CROSS_ENTROPY:  # SoftmaxCrossEntropy
         for i in range(M):
             zmax = z[i, 0] + b[0]
             for j in range(N):
@@ -283,7 +284,7 @@ def _output(kind, z, b, y, a, d, losses, scale, row):
             for j in range(N):
                 d[i, j] = (a[i, j] * y_sum - y[i, j]) * s
         return _sum_of_squares(d)
-    sigmoid = kind == 1 or kind == 3
+    sigmoid = kind == _MSE_SIGMOID or kind == _SSE_SIGMOID
     for i in range(M):
         for j in range(N):
             v = z[i, j] + b[j]
