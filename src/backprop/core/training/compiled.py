@@ -46,6 +46,7 @@ import importlib.util
 import math
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,6 +64,18 @@ ENGINES = ("auto", "numpy", "compiled")
 WORTH_COMPILING = 1e9
 #: The hidden activations ``engine="auto"`` compiles: those without a transcendental function.
 FASTER_COMPILED = frozenset({"relu", "identity"})
+
+
+class BatchArrays(NamedTuple):
+    """One batch size's arrays for the compiled pass."""
+
+    z: tuple        # each layer's Z
+    a: tuple        # each layer's A
+    d: tuple        # each layer's dC/dZ
+    trace: list     # DenseCache per layer, as the NumPy path's forward_train returns
+    losses: np.ndarray  # each sample's loss
+    row: np.ndarray     # scratch, one output row
+    ones: np.ndarray    # the bias's input, one per row
 
 
 def numba_installed() -> bool:
@@ -133,20 +146,19 @@ class CompiledPass:
 
     limit = math.inf  # no product bound unless the step is folded (FoldedSGD sets its own)
 
-    def compile(self, codes, kind) -> None:
+    def compile(self, blas, codes, kind) -> None:
         """Load or compile the kernels for this network (its dtype, layout and depth); time it."""
         started = time.perf_counter()
         self.kernels = _kernels()
         self.codes, self.kind = np.asarray(codes, dtype=np.int64), int(kind)
-        blas = blas_for(self.net.dtype)
         self.gemm = ctypes.cast(blas.gemm, ctypes.c_void_p).value  # the functions' addresses
         self.gemv = ctypes.cast(blas.gemv, ctypes.c_void_p).value
         self.ilp64 = ctypes.sizeof(blas.index) == 8
         self.fortran = bool(getattr(self, "transpose", False))  # FoldedSGD's Fortran-ordered working copies
         self._weights: tuple = ()       # the arrays the tuples were made from
         self._tuples = None             # tuples of W and b, made again when an array is replaced
-        self._batch: dict[int, tuple] = {}  # per batch size: see _arrays
-        self._squares = None            # the batch's sum of squares of dC/dZ, from forward_backward
+        self._batch: dict[int, BatchArrays] = {}  # per batch size
+        self._pending = None            # what forward_backward leaves for a compiled step: see step
         self._warm_up()
         self.compile_seconds = time.perf_counter() - started
 
@@ -157,29 +169,31 @@ class CompiledPass:
         ``?gemv`` rather than ``?gemm``, which rounds otherwise), takes the
         NumPy path.
         """
-        self._squares = None
+        self._pending = None
         if batch.weights is not None or batch.X.shape[0] < 2:
             return super().forward_backward(batch, work, rng)
-        z, a, d, trace, losses, row, _ = self._arrays(batch.X)
-        W, b = self._parameters()
+        arrays, (W, b) = self._arrays(batch.X), self._parameters()
         squares = self.kernels.forward_backward(
-            self.gemm, self.ilp64, batch.X, batch.Y, W, b, z, a, d, self.codes, self.fortran, self.kind,
-            float(batch.scale), losses, row, max(self.optimizer.lr, 1.0), self.limit)
-        self._squares = squares if squares >= 0 else None
-        deltas = list(d)
-        self.gradients(trace, deltas)   # dC/dW where the update needs it
-        return a[-1], losses, trace, deltas
+            self.gemm, self.ilp64, batch.X, batch.Y, W, b, arrays.z, arrays.a, arrays.d, self.codes, self.fortran,
+            self.kind, float(batch.scale), arrays.losses, arrays.row, max(self.optimizer.lr, 1.0), self.limit)
+        if squares >= 0:
+            self._pending = (squares, batch.X, W, b, arrays)
+        deltas = list(arrays.d)
+        self.gradients(arrays.trace, deltas)   # dC/dW where the update needs it
+        return arrays.a[-1], arrays.losses, arrays.trace, deltas
 
     def _warm_up(self) -> None:
         """Call each kernel once, on one row of zeros and copies of the weights, so that it is loaded now."""
         net = self.net
         X, Y = np.zeros((1, net.sizes[0]), net.dtype), np.zeros((1, net.sizes[-1]), net.dtype)
-        z, a, d, trace, losses, row, ones = self._arrays(X)
+        arrays = self._arrays(X)
         with self.working_copies():
-            W, b = (tuple(arr.copy(order="K") for arr in arrays) for arrays in self._parameters())
-            self.kernels.forward_backward(self.gemm, self.ilp64, X, Y, W, b, z, a, d, self.codes, self.fortran,
-                                          self.kind, 1.0, losses, row, 1.0, math.inf)
-            self.kernels.fold(self.gemm, self.gemv, self.ilp64, X, W, b, a, d, self.fortran, 0.0, ones)
+            W, b = (tuple(arr.copy(order="K") for arr in params) for params in self._parameters())
+            self.kernels.forward_backward(self.gemm, self.ilp64, X, Y, W, b, arrays.z, arrays.a, arrays.d,
+                                          self.codes, self.fortran, self.kind, 1.0, arrays.losses, arrays.row,
+                                          1.0, math.inf)
+            self.kernels.fold(self.gemm, self.gemv, self.ilp64, X, W, b, arrays.a, arrays.d, self.fortran, 0.0,
+                              arrays.ones)
         self._batch.clear()
         self._weights, self._tuples = (), None
 
@@ -191,26 +205,22 @@ class CompiledPass:
             self._tuples = (arrays[0::2], arrays[1::2])
         return self._tuples
 
-    def _arrays(self, X):
-        """This batch size's arrays: ``Z``, ``A``, ``dC/dZ`` (tuples), the trace, losses, a scratch row, ones.
-
-        The trace's first ``A_prev`` is the batch ``X`` itself.
-        """
+    def _arrays(self, X) -> BatchArrays:
+        """This batch size's arrays; the trace's first ``A_prev`` is the batch ``X`` itself."""
         from ..layers import DenseCache
 
         rows = X.shape[0]
         kept = self._batch.get(rows)
         if kept is None:
-            if len(self._batch) >= 2:
+            if len(self._batch) >= 2:  # an epoch has two batch sizes at most: its full batches and its last
                 self._batch.pop(next(iter(self._batch)))
             dtype, shapes = self.net.dtype, [(rows, layer.n_out) for layer in self.net.layers]
             z, a, d = (tuple(np.empty(s, dtype) for s in shapes) for _ in range(3))
             trace = [DenseCache(p, zl, al) for p, zl, al in zip([X, *a[:-1]], z, a)]
-            kept = self._batch[rows] = (z, a, d, trace, np.empty(rows, dtype), np.empty(shapes[-1][1], dtype),
-                                        np.ones(rows, dtype))
-        trace = kept[3]
-        if trace[0].a_prev is not X:
-            trace[0] = trace[0]._replace(a_prev=X)
+            kept = self._batch[rows] = BatchArrays(z, a, d, trace, np.empty(rows, dtype),
+                                                   np.empty(shapes[-1][1], dtype), np.ones(rows, dtype))
+        if kept.trace[0].a_prev is not X:
+            kept.trace[0] = kept.trace[0]._replace(a_prev=X)
         return kept
 
 
@@ -221,13 +231,15 @@ class CompiledDescent(CompiledPass, Descent):
     ----------
     net, optimizer, guard, work
         As for :class:`Descent`.
+    blas : NumpysBLAS
+        Its functions' addresses are what the kernels call.
     codes, kind
         The layers' kernel codes (:func:`takes_the_compiled_pass`).
     """
 
-    def __init__(self, net, optimizer, guard, work, codes, kind):
+    def __init__(self, net, optimizer, guard, work, blas, codes, kind):
         Descent.__init__(self, net, optimizer, guard, work)
-        self.compile(codes, kind)
+        self.compile(blas, codes, kind)
 
 
 class CompiledSGD(CompiledPass, FoldedSGD):
@@ -243,7 +255,7 @@ class CompiledSGD(CompiledPass, FoldedSGD):
 
     def __init__(self, net, optimizer, guard, work, blas, codes, kind):
         FoldedSGD.__init__(self, net, optimizer, guard, work, blas)
-        self.compile(codes, kind)
+        self.compile(blas, codes, kind)
 
     def step(self, batch_loss, trace, deltas, batch_weight, epoch, batch):
         """Guard, then the folded step of every layer in one compiled call; as :meth:`FoldedSGD.step`.
@@ -252,16 +264,14 @@ class CompiledSGD(CompiledPass, FoldedSGD):
         NumPy path) goes through :meth:`FoldedSGD.step`, which finds it again
         and takes :class:`Descent`'s path.
         """
-        squares, self._squares = self._squares, None
-        if squares is None:
+        pending, self._pending = self._pending, None
+        if pending is None:
             return super().step(batch_loss, trace, deltas, batch_weight, epoch, batch)
+        squares, X, W, b, arrays = pending
         lr = self.optimizer.lr
         self.guard.check_squares(batch_loss, squares, self.work.grads, trace, epoch, batch, lr)
         self.optimizer.t += 1  # one step, as Optimizer.step counts them
-        W, b = self._parameters()
-        X = trace[0].a_prev
-        z, a, d, _, _, _, ones = self._arrays(X)
-        self.kernels.fold(self.gemm, self.gemv, self.ilp64, X, W, b, a, d, self.fortran, lr, ones)
+        self.kernels.fold(self.gemm, self.gemv, self.ilp64, X, W, b, arrays.a, arrays.d, self.fortran, lr, arrays.ones)
         return 0.0
 
 
@@ -269,12 +279,13 @@ def choose_update(net, optimizer, reducer, guard, work, n_samples: int = 0, engi
     """The update piece for this run: :func:`.update.choose_update`'s, on the compiled pass where it is taken."""
     chosen = choose_uncompiled(net, optimizer, reducer, guard, work)
     codes = takes_the_compiled_pass(net, reducer, n_samples, engine)
-    if codes is None or blas_for(net.dtype).__class__ is not NumpysBLAS:
+    blas = None if codes is None else blas_for(net.dtype)
+    if not isinstance(blas, NumpysBLAS):  # the kernels call NumPy's own library, by address
         return chosen
     try:
         if type(chosen) is FoldedSGD:
-            return CompiledSGD(net, optimizer, guard, work, chosen.blas, *codes)
-        return CompiledDescent(net, optimizer, guard, work, *codes)
+            return CompiledSGD(net, optimizer, guard, work, blas, *codes)
+        return CompiledDescent(net, optimizer, guard, work, blas, *codes)
     except Exception as error:  # Numba failed to load or compile the kernels here
         if engine == "compiled":
             raise
